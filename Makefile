@@ -1,0 +1,52 @@
+# make run   — set up what is missing, run the simulated rig (UI on http://127.0.0.1:8080)
+# make test  — set up what is missing, run the test suite
+# make bench — set up what is missing, print the benchmark figures
+
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+# Debian packages the rig needs at run time and in tests.
+APT_PACKAGES := ffmpeg socat
+APT_INSTALL  := apt-get install -y --no-install-recommends
+
+.PHONY: setup system-packages run test bench clean
+
+setup: system-packages $(STAMP)
+
+# Installs what is missing when root; otherwise prints the exact command.
+system-packages:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo ">> installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(APT_INSTALL)$$missing; \
+	  else \
+	    echo "Missing system packages. Run this, then try again:"; \
+	    echo "  sudo $(APT_INSTALL)$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+run: setup
+	$(BIN)/rigd $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: setup
+	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,331 @@
+"""rigctl: the technician's tool. It asks the daemon's API; only `config check` works alone.
+
+Exit codes: 0 done; 1 refused or failed (reason on stderr); 2 usage or
+config error; 3 daemon unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Unreachable(Exception):
+    pass
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Client:
+    """A small JSON client for the daemon's API."""
+
+    def __init__(self, url: str, lang: str):
+        self.url = url.rstrip("/")
+        self.lang = lang
+
+    def request(self, method: str, path: str, body=None, **params):
+        query = {k: v for k, v in params.items() if v is not None}
+        query.setdefault("lang", self.lang)
+        url = f"{self.url}{path}?{urllib.parse.urlencode(query)}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json",
+                                              "Accept-Language": self.lang})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as reply:
+                return json.load(reply)
+        except urllib.error.HTTPError as exc:
+            try:
+                payload = json.load(exc)
+            except ValueError:
+                payload = {}
+            raise Refused(exc.code, payload.get("error", "error"),
+                          payload.get("message", exc.reason)) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+            raise Unreachable(str(getattr(exc, "reason", exc))) from None
+
+    def get(self, path, **params):
+        return self.request("GET", path, **params)
+
+    def post(self, path, body=None, **params):
+        return self.request("POST", path, body if body is not None else {}, **params)
+
+
+# --- formatting -----------------------------------------------------------------
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list, top: float, width: int) -> str:
+    """Power over time in block characters; a gap where the meter was silent."""
+    if not values:
+        return ""
+    step = max(1, len(values) / width)
+    chars = []
+    for i in range(min(width, len(values))):
+        chunk = [v for v in values[int(i * step):int((i + 1) * step)] if v is not None]
+        if not chunk:
+            chars.append(" ")
+            continue
+        frac = max(chunk) / top if top else 0
+        chars.append(SPARKS[min(len(SPARKS) - 1, max(0, int(frac * len(SPARKS))))])
+    return "".join(chars)
+
+
+def _fmt(value, spec: str, unit: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{unit}"
+
+
+def load_bar(pct, width: int = 20) -> Text:
+    if pct is None:
+        return Text("·" * width, style="dim")
+    filled = min(width, int(round(pct / 100 * width)))
+    style = "green" if pct < 80 else "yellow" if pct < 100 else "bold red"
+    return Text("█" * filled, style=style) + Text("░" * (width - filled), style="dim")
+
+
+def generator_lines(g: dict) -> list[Text]:
+    health = g.get("health", {})
+    state = health.get("state", "?")
+    state_style = {"ok": "green", "warning": "yellow", "alarm": "bold red", "lost": "bold red"}.get(state, "")
+    if g["online"]:
+        head = Text("generator ") + Text("ONLINE", style="bold green")
+        values = (f"  {_fmt(g['voltage_v'], '.1f', ' V')}  {_fmt(g['frequency_hz'], '.1f', ' Hz')}"
+                  f"  {_fmt(g['current_a'], '.2f', ' A')}  {_fmt(g['power_w'], '.0f', ' W')}"
+                  f"  PF {_fmt(g['power_factor'], '.2f')}")
+        head.append(values)
+    else:
+        head = Text("generator ") + Text(f"NO DATA ({g['link']}"
+                                         + (f": {g['reason']}" if g.get("reason") else "") + ")",
+                                         style="bold red")
+        if g.get("age_s") is not None:
+            head.append(f"  last good reading {g['age_s']:.0f} s ago", style="dim")
+    load = Text("load      ") + load_bar(g.get("load_pct"))
+    load.append(f" {_fmt(g.get('load_pct'), '.0f', ' %')} of {g['rated_power_w']:.0f} W")
+    load.append(f"   energy {_fmt(g.get('energy_wh'), '.0f', ' Wh')}")
+    for key, label in (("fuel_pct", "fuel %"), ("engine_state", "engine"), ("battery_v", "battery V")):
+        if g.get(key) is not None:
+            load.append(f"   {label} {g[key]}")
+    lines = [head, load]
+    alarms = ", ".join(f"{a['code']} ({a['value']:g} for {a['for_s']:.0f} s)"
+                       if a.get("value") is not None else a["code"]
+                       for a in health.get("alarms", []))
+    lines.append(Text("health    ") + Text(state, style=state_style) + Text(f"   {alarms}" if alarms else ""))
+    c = g.get("counters", {})
+    lines.append(Text(f"meter     {g['profile']} on {g['port']}: {c.get('polls', 0)} polls, "
+                      f"{c.get('timeouts', 0)} timeouts, {c.get('bad_frames', 0)} bad frames, "
+                      f"{c.get('exceptions', 0)} exceptions, {c.get('reconnects', 0)} reconnects",
+                      style="dim"))
+    if c.get("last_error"):
+        lines.append(Text(f"          last error: {c['last_error']}", style="dim"))
+    return lines
+
+
+def status_view(s: dict, url: str) -> Group:
+    head = Text("rig       ") + Text(s["state"].upper(), style="bold") + Text(f"   {url}", style="dim")
+    if s.get("sim"):
+        head.append(f"   simulated: {s['sim']['scenario']}", style="magenta")
+    disk = s.get("disk", {})
+    lines = [head, *generator_lines(s["generator"])]
+    lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
+                      f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
+    return Group(*lines)
+
+
+# --- commands -----------------------------------------------------------------------
+
+def cmd_status(client: Client, args) -> int:
+    s = client.get("/api/status")
+    if args.json:
+        print(json.dumps(s, indent=2, ensure_ascii=False))
+    else:
+        out.print(status_view(s, client.url))
+    return EXIT_OK
+
+
+def cmd_watch(client: Client, args) -> int:
+    def frame():
+        try:
+            s = client.get("/api/status")
+            hist = client.get("/api/generator/history", since=f"{args.minutes}m")
+        except Unreachable as exc:
+            return Text(f"rigd unreachable at {client.url} ({exc}); retrying…", style="bold red")
+        power = [r["power_w"] if r["online"] else None for r in hist["samples"]]
+        width = max(20, min(out.width - 12, 120))
+        spark = Text(f"last {args.minutes} min ", style="dim") + Text(
+            sparkline(power, hist["rated_power_w"], width), style="cyan")
+        stamp = Text(datetime.now().strftime("%H:%M:%S") + "  (Ctrl-C to quit)", style="dim")
+        return Group(status_view(s, client.url), spark, stamp)
+
+    client.get("/api/status")       # unreachable at start: exit 3 at once
+    try:
+        with Live(frame(), console=out, refresh_per_second=4, screen=False) as live:
+            while True:
+                time.sleep(args.interval)
+                live.update(frame())
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def cmd_history(client: Client, args) -> int:
+    hist = client.get("/api/generator/history", since=args.since)
+    rows = hist["samples"]
+    columns = ["time", "online", "voltage_v", "current_a", "power_w", "frequency_hz",
+               "energy_wh", "power_factor", "load_pct"]
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for r in rows:
+            when = datetime.fromtimestamp(r["ts"]).isoformat(timespec="seconds")
+            writer.writerow([when, int(r["online"])] + ["" if r[c] is None else r[c] for c in columns[2:]])
+        return EXIT_OK
+    if not rows:
+        err.print(f"no telemetry since {args.since}")
+        return EXIT_OK
+    power = [r["power_w"] if r["online"] else None for r in rows]
+    online = [p for p in power if p is not None]
+    out.print(f"{len(rows)} samples since {args.since}; "
+              f"power min {_fmt(min(online) if online else None, '.0f', ' W')}, "
+              f"max {_fmt(max(online) if online else None, '.0f', ' W')}; "
+              f"{len(power) - len(online)} without data")
+    out.print(Text(sparkline(power, hist["rated_power_w"], max(20, min(out.width, 120))), style="cyan"))
+    table = Table("time", "V", "Hz", "A", "W", "load %", box=None)
+    for r in rows[-args.rows:]:
+        table.add_row(datetime.fromtimestamp(r["ts"]).strftime("%H:%M:%S"),
+                      _fmt(r["voltage_v"], ".1f"), _fmt(r["frequency_hz"], ".2f"),
+                      _fmt(r["current_a"], ".2f"), _fmt(r["power_w"], ".0f"),
+                      _fmt(r["load_pct"], ".0f"))
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_events(client: Client, args) -> int:
+    reply = client.get("/api/events", since=args.since, limit=args.limit)
+    if args.json:
+        print(json.dumps(reply["events"], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    styles = {"info": "", "warning": "yellow", "alarm": "bold red", "critical": "bold red"}
+    for e in reply["events"]:
+        when = datetime.fromtimestamp(e["ts"]).strftime("%Y-%m-%d %H:%M:%S")
+        line = Text(f"{when} ") + Text(f"{e['level']:<8}", style=styles.get(e["level"], ""))
+        line.append(f" {e['message']}")
+        line.append(f"  [{e['code']}]", style="dim")
+        out.print(line)
+    return EXIT_OK
+
+
+def cmd_config_check(args) -> int:
+    from .config import ConfigError, load_config
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        err.print(str(exc), markup=False)
+        return EXIT_USAGE
+    out.print(f"{args.file}: valid (generator {config.generator.profile} on "
+              f"{config.generator.port}, data in {config.storage.data_dir})", markup=False)
+    return EXIT_OK
+
+
+def cmd_sim(client: Client, args) -> int:
+    if args.scenario:
+        reply = client.post("/api/sim/scenario", {"scenario": args.scenario})
+        out.print(f"simulated generator: {reply['scenario']}")
+        return EXIT_OK
+    reply = client.get("/api/sim")
+    for name, what in reply["scenarios"].items():
+        mark = "→" if name == reply["scenario"] else " "
+        out.print(f"{mark} {name:<9} {what}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rigctl", description="Ask the cinema rig's daemon.")
+    p.add_argument("--url", default=os.environ.get("RIG_URL", DEFAULT_URL),
+                   help=f"daemon address (default $RIG_URL or {DEFAULT_URL})")
+    p.add_argument("--lang", default=None, help="language of messages (fr, en; default from $LANG)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("status", help="the rig and the generator at a glance")
+    s.add_argument("--json", action="store_true", help="the same object as GET /api/status")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("watch", help="live view of the generator, like top")
+    s.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    s.add_argument("--minutes", type=int, default=10, help="minutes of load in the sparkline")
+    s.set_defaults(func=cmd_watch)
+
+    g = sub.add_parser("generator", help="the generator's recorded telemetry")
+    gsub = g.add_subparsers(dest="what", required=True, metavar="WHAT")
+    h = gsub.add_parser("history", help="telemetry since a time")
+    h.add_argument("--since", default="1h", help="30m, 1h, 2d or an ISO date (default 1h)")
+    h.add_argument("--csv", action="store_true", help="every sample as CSV on stdout")
+    h.add_argument("--rows", type=int, default=15, help="rows of the table (default 15)")
+    h.set_defaults(func=cmd_history)
+
+    s = sub.add_parser("events", help="what happened, newest last")
+    s.add_argument("--since", default=None, help="30m, 1h, 2d or an ISO date")
+    s.add_argument("-n", "--limit", type=int, default=50, help="at most this many (default 50)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_events)
+
+    c = sub.add_parser("config", help="the config file")
+    csub = c.add_subparsers(dest="what", required=True, metavar="WHAT")
+    k = csub.add_parser("check", help="validate a config file without a daemon")
+    k.add_argument("file")
+    k.set_defaults(func=cmd_config_check, offline=True)
+
+    s = sub.add_parser("sim", help="the simulated generator's scenario")
+    s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc")
+    s.set_defaults(func=cmd_sim)
+    return p
+
+
+def default_lang() -> str:
+    lang = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    return "fr" if lang.startswith("fr") else "en"
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "offline", False):
+        return args.func(args)
+    client = Client(args.url, args.lang or default_lang())
+    try:
+        return args.func(client, args)
+    except Unreachable as exc:
+        err.print(f"rigctl: rigd is not answering at {client.url} ({exc}).\n"
+                  "Start it with `make run` (simulated rig) or `sudo systemctl start rigd` on the Pi, "
+                  "or point --url / $RIG_URL at it.", markup=False)
+        return EXIT_UNREACHABLE
+    except Refused as exc:
+        err.print(f"rigctl: {exc.message} [{exc.code}]", markup=False)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

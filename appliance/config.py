@@ -1,0 +1,292 @@
+"""The rig's configuration: TOML, typed, defaults for every key, checked at load.
+
+    >>> cfg = load_config("/etc/mdu-rig/rig.toml")   # raises ConfigError
+    >>> cfg.generator.poll_interval_s
+    1.0
+
+A bad file is refused as a whole with :class:`ConfigError`, whose message
+names the file, the key and the problem, one line per problem. No config
+file at all gives :func:`simulated_config`: a rig whose generator, relays
+and camera are stand-ins, with its data under ``./var/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .devices.profiles import PROFILES
+from .sim.model import SCENARIOS
+
+DEFAULT_PATH = Path("/etc/mdu-rig/rig.toml")
+
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; ``problems`` lists each one."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+def _opt(default, *, min=None, max=None, choices=None, doc=""):
+    """A config key: its default and what values it accepts."""
+    meta = {"min": min, "max": max, "choices": choices, "doc": doc}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class GeneratorConfig:
+    port: str = _opt("/dev/generator", doc="serial device of the meter")
+    profile: str = _opt("pzem004t", choices=tuple(PROFILES), doc="register map")
+    address: int = _opt(1, min=1, max=247, doc="Modbus address of the meter")
+    baudrate: int = _opt(9600, choices=BAUDRATES)
+    parity: str = _opt("N", choices=("N", "E", "O"))
+    stopbits: int = _opt(1, choices=(1, 2))
+    timeout_s: float = _opt(0.2, min=0.02, max=5.0, doc="reply timeout")
+    retries: int = _opt(1, min=0, max=5, doc="immediate retries after a corrupt reply")
+    poll_interval_s: float = _opt(1.0, min=0.0, max=60.0)
+    rated_power_w: float = _opt(3000.0, min=100.0, max=1_000_000.0)
+
+
+@dataclass
+class AlarmsConfig:
+    """Thresholds and hold times of the generator's health alarms."""
+
+    voltage_low_v: float = _opt(207.0, min=50.0, max=500.0)
+    voltage_high_v: float = _opt(253.0, min=50.0, max=500.0)
+    voltage_hysteresis_v: float = _opt(4.0, min=0.0, max=50.0)
+    voltage_hold_s: float = _opt(5.0, min=0.0, max=600.0)
+    frequency_low_hz: float = _opt(47.5, min=30.0, max=70.0)
+    frequency_high_hz: float = _opt(52.5, min=30.0, max=70.0)
+    frequency_hysteresis_hz: float = _opt(0.5, min=0.0, max=10.0)
+    frequency_hold_s: float = _opt(5.0, min=0.0, max=600.0)
+    load_warning_pct: float = _opt(80.0, min=10.0, max=200.0)
+    load_warning_hold_s: float = _opt(10.0, min=0.0, max=600.0)
+    overload_pct: float = _opt(100.0, min=10.0, max=300.0)
+    overload_hold_s: float = _opt(5.0, min=0.0, max=600.0)
+    load_hysteresis_pct: float = _opt(5.0, min=0.0, max=50.0)
+    meter_lost_hold_s: float = _opt(0.0, min=0.0, max=600.0)
+    clear_hold_s: float = _opt(2.0, min=0.0, max=600.0,
+                               doc="how long a value must be back in range to clear an alarm")
+
+    def check(self) -> list[str]:
+        problems = []
+        if self.voltage_low_v >= self.voltage_high_v:
+            problems.append("[alarms] voltage_low_v: must be below voltage_high_v "
+                            f"({self.voltage_low_v:g} >= {self.voltage_high_v:g})")
+        if self.frequency_low_hz >= self.frequency_high_hz:
+            problems.append("[alarms] frequency_low_hz: must be below frequency_high_hz "
+                            f"({self.frequency_low_hz:g} >= {self.frequency_high_hz:g})")
+        if self.load_warning_pct >= self.overload_pct:
+            problems.append("[alarms] load_warning_pct: must be below overload_pct "
+                            f"({self.load_warning_pct:g} >= {self.overload_pct:g})")
+        return problems
+
+
+@dataclass
+class StorageConfig:
+    data_dir: str = _opt("/var/lib/mdu-rig")
+    telemetry_full_days: float = _opt(7.0, min=0.01, max=3650.0,
+                                      doc="keep telemetry at poll rate this long")
+    telemetry_minute_days: float = _opt(730.0, min=1.0, max=36500.0,
+                                        doc="then keep 1-minute min/mean/max this long")
+
+
+@dataclass
+class WebConfig:
+    listen: str = _opt("127.0.0.1:8080", doc="host:port of the API and touch UI")
+    language: str = _opt("fr", doc="language of messages when a client asks for none")
+
+    def check(self) -> list[str]:
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            return [f"[web] listen: expected HOST:PORT such as \"127.0.0.1:8080\", got {self.listen!r}"]
+        return []
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+@dataclass
+class SimConfig:
+    """The simulated generator: a real Modbus RTU slave on a pseudo-terminal."""
+
+    enabled: bool = _opt(False, doc="serve a simulated meter and read it instead of [generator] port")
+    scenario: str = _opt("steady", choices=tuple(SCENARIOS))
+    base_load_w: float = _opt(60.0, min=0.0, max=100_000.0, doc="load that is always there")
+    seed: int = _opt(0, min=0, doc="random seed of the simulated values; 0 picks one")
+
+
+@dataclass
+class DaemonConfig:
+    log_level: str = _opt("info", choices=("debug", "info", "warning", "error"))
+
+
+@dataclass
+class Config:
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    #: where it came from, for messages ("built-in simulated rig" or a path)
+    source: str = field(default="defaults", metadata={"internal": True})
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir)
+
+
+# --- loading -----------------------------------------------------------------
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read, check and return the config in ``path``; raise ConfigError if unusable."""
+    path = Path(path)
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(name, ["no such file"]) from None
+    except OSError as exc:
+        raise ConfigError(name, [f"cannot read: {exc.strerror or exc}"]) from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(name, [f"not UTF-8 text (byte {exc.start})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, [f"TOML syntax error: {exc}"]) from None
+    config = config_from_table(table, name)
+    data_dir = Path(config.storage.data_dir).expanduser()
+    if not data_dir.is_absolute():
+        # Relative to the file, so a config means the same wherever rigd is started.
+        data_dir = path.resolve().parent / data_dir
+    config.storage.data_dir = str(data_dir)
+    return config
+
+
+def config_from_table(table: dict, source: str = "<config>") -> Config:
+    problems: list[str] = []
+    config = _build(Config, table, None, problems)
+    if not problems:
+        for section in dataclasses.fields(Config):
+            check = getattr(getattr(config, section.name), "check", None)
+            if check:
+                problems.extend(check())
+    if problems:
+        raise ConfigError(source, problems)
+    config.source = source
+    return config
+
+
+def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
+    """The rig `rigd` runs with no config file: everything simulated, data in ./var."""
+    config = Config(source="built-in simulated rig")
+    config.sim.enabled = True
+    config.storage.data_dir = str(Path(data_dir).resolve())
+    return config
+
+
+def resolve_config(cli_path: str | None) -> Config:
+    """--config, else $RIG_CONFIG, else /etc/mdu-rig/rig.toml, else the simulated rig."""
+    path = cli_path or os.environ.get("RIG_CONFIG")
+    if path:
+        return load_config(path)
+    if DEFAULT_PATH.exists():
+        return load_config(DEFAULT_PATH)
+    return simulated_config()
+
+
+def _where(section: str | None, key: str) -> str:
+    return f"[{section}] {key}" if section else key
+
+
+def _build(cls, table: dict, section: str | None, problems: list[str]):
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for key in table:
+        if key not in known:
+            what = "unknown section" if section is None else "unknown key"
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            label = f"[{key}]" if section is None else _where(section, key)
+            problems.append(f"{label}: {what}{hint}")
+    values = {}
+    for name, f in known.items():
+        if name not in table:
+            continue
+        value = table[name]
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                problems.append(f"[{name}]: expected a table, got {_describe(value)}")
+                continue
+            values[name] = _build(kind, value, name if section is None else f"{section}.{name}", problems)
+            continue
+        checked = _check_value(kind, value, f.metadata, _where(section, name), problems)
+        if checked is not _INVALID:
+            values[name] = checked
+    return cls(**values)
+
+
+_INVALID = object()
+
+
+def _describe(value) -> str:
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return f"{kinds.get(type(value), type(value).__name__)} ({value!r})"
+
+
+def _check_value(kind, value, meta, where: str, problems: list[str]):
+    expected = {bool: "true or false", int: "an integer", float: "a number",
+                str: "a string"}
+    origin = typing.get_origin(kind)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if not isinstance(value, list) or not all(_is(item_kind, v) for v in value):
+            problems.append(f"{where}: expected a list of {expected[item_kind].removeprefix('a ')}s, "
+                            f"got {_describe(value)}")
+            return _INVALID
+    elif not _is(kind, value):
+        problems.append(f"{where}: expected {expected[kind]}, got {_describe(value)}")
+        return _INVALID
+    if kind is float:
+        value = float(value)
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        options = ", ".join(str(c) for c in choices)
+        problems.append(f"{where}: must be one of {options}; got {value!r}")
+        return _INVALID
+    low, high = meta.get("min"), meta.get("max")
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        problems.append(f"{where}: {value!r} is out of range ({span})")
+        return _INVALID
+    return value
+
+
+def _is(kind, value) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind)

@@ -1,0 +1,257 @@
+"""rigd: the daemon that owns the rig.
+
+    rigd [--config FILE]
+
+Wires the parts together (store, events, meter, rig, web API), serves the
+API with waitress, and speaks systemd's notify protocol: READY=1 once the
+API answers, STATUS= a one-line summary, WATCHDOG=1 while the meter loop
+and the web server are alive, STOPPING=1 on the way out.
+
+With no config file (no --config, no $RIG_CONFIG, no /etc/mdu-rig/rig.toml)
+it runs a fully simulated rig with its data under ./var/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+from . import __version__
+from .clock import SystemClock
+from .config import ConfigError, resolve_config
+from .devices.meter import Meter, MeterPoller
+from .devices.profiles import PROFILES
+from .events import EventBus
+from .i18n import Catalog
+from .rig import Rig
+from .sdnotify import Notifier
+from .store import Store, StoreError
+
+log = logging.getLogger("rigd")
+
+COMPACT_EVERY_S = 3600.0
+
+
+class StartupError(RuntimeError):
+    """The daemon cannot start; the message says why and what to do."""
+
+
+class Daemon:
+    def __init__(self, config, clock=None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        data_dir = config.data_dir
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(f"cannot create the data directory {data_dir}: {exc.strerror}")
+        self.store = Store(data_dir / "rig.sqlite3")
+        self.catalog = Catalog.load()
+        self.events = EventBus(self.store, self.clock, self.catalog)
+        self.sim = None
+        port = None
+        if config.sim.enabled:
+            from .sim import SimulatedGenerator
+            self.sim = SimulatedGenerator.from_config(config, data_dir / "run", clock=self.clock)
+            port = self.sim.port_path
+        profile = PROFILES[config.generator.profile]
+        self.meter = Meter.from_config(config.generator, profile, port=port, clock=self.clock)
+        self.rig = Rig(config, self.meter, self.store, self.events, self.clock)
+        self.poller = MeterPoller(self.meter, self.rig.on_poll)
+        from .web import create_app
+        self.app = create_app(self)
+        self.notifier = Notifier.from_environment()
+        self._stop = threading.Event()
+        self._server = None
+        self._server_thread: threading.Thread | None = None
+        self._last_status_line = ""
+
+    # --- what the API asks ----------------------------------------------------
+
+    def status(self) -> dict:
+        status = self.rig.status()
+        if self.sim is not None:
+            status["sim"] = {"scenario": self.sim.scenario}
+        return status
+
+    def set_scenario(self, name: str) -> None:
+        self.sim.scenario = name
+        self.events.emit("sim.scenario", "info", "sim", scenario=name)
+
+    # --- life cycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        if self.sim is not None:
+            self.sim.start()
+        self._start_web()
+        self.poller.start()
+        self._wait_for_api()
+        self.events.emit("daemon.started", "info", "daemon", version=__version__,
+                         config=self.config.source)
+        self.notifier.send("READY=1", f"STATUS={self.status_line()}")
+        log.info("rigd %s ready: API on http://%s (%s)", __version__, self.config.web.listen,
+                 self.config.source)
+
+    def _start_web(self) -> None:
+        import waitress
+        web = self.config.web
+        try:
+            self._server = waitress.create_server(
+                self.app, host=web.host, port=web.port, threads=6, ident="rigd",
+                channel_timeout=30, cleanup_interval=10)
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {web.listen}: {exc.strerror or exc} "
+                               "(is another rigd running? change [web] listen)")
+        self._server_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._server_thread.start()
+
+    @property
+    def url(self) -> str:
+        host = self.config.web.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        port = self._server.effective_port if self._server else self.config.web.port
+        return f"http://{host}:{port}"
+
+    def _wait_for_api(self, timeout_s: float = 10.0) -> None:
+        deadline = self.clock.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/api/status", timeout=2) as reply:
+                    json.load(reply)
+                    return
+            except OSError as exc:
+                if self.clock.monotonic() > deadline:
+                    raise StartupError(f"the API did not answer on {self.url}: {exc}")
+                self._stop.wait(0.05)
+
+    def run(self) -> None:
+        """Serve until asked to stop (SIGTERM, SIGINT or :meth:`request_stop`)."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        tick = min(1.0, self.notifier.watchdog_interval_s or 1.0)
+        next_compact = 0.0
+        try:
+            while not self._stop.wait(tick):
+                self.notifier.send(*self._alive_lines())
+                now = self.clock.monotonic()
+                if now >= next_compact:
+                    next_compact = now + COMPACT_EVERY_S
+                    self._compact()
+        finally:
+            self.stop()
+
+    def _alive_lines(self) -> list[str]:
+        lines = []
+        if self.healthy():
+            lines.append("WATCHDOG=1")
+        line = self.status_line()
+        if line != self._last_status_line:
+            self._last_status_line = line
+            lines.append(f"STATUS={line}")
+        return lines
+
+    def healthy(self) -> bool:
+        """The meter loop turns and the web server runs: worth a watchdog ping."""
+        gen = self.config.generator
+        allowed = max(10.0, 3 * (gen.poll_interval_s + gen.timeout_s * (gen.retries + 1)))
+        loop_ok = self.clock.monotonic() - self.poller.heartbeat < allowed
+        web_ok = self._server_thread is not None and self._server_thread.is_alive()
+        return loop_ok and web_ok
+
+    def status_line(self) -> str:
+        g = self.rig.generator_status()
+        if g["online"]:
+            gen = f"generator {g['power_w']:.0f} W ({g['load_pct']:.0f} %), {g['health']['state']}"
+        else:
+            gen = f"generator meter {g['link']}"
+        return f"{self.rig.state} · {gen}"
+
+    def _compact(self) -> None:
+        s = self.config.storage
+        try:
+            folded = self.store.compact(self.clock.time(), s.telemetry_full_days, s.telemetry_minute_days)
+            if folded:
+                log.info("telemetry: %d samples folded into 1-minute summaries", folded)
+        except Exception:
+            log.exception("telemetry compaction failed")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        self.notifier.send("STOPPING=1")
+        self.events.emit("daemon.stopping", "info", "daemon")
+        self.poller.stop()
+        if self._server is not None:
+            self._server.close()
+        if self.sim is not None:
+            self.sim.stop()
+        self.store.close()
+        log.info("rigd stopped")
+
+
+# --- the command ------------------------------------------------------------------
+
+class _JournalFormatter(logging.Formatter):
+    """`<N>` syslog priority prefixes, which journald reads from a service's stderr."""
+
+    PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4,
+                logging.ERROR: 3, logging.CRITICAL: 2}
+
+    def format(self, record):
+        return f"<{self.PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
+
+
+def setup_logging(level: str = "info") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"):
+        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("waitress").setLevel(logging.WARNING)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="rigd", description="The cinema rig's daemon.")
+    parser.add_argument("--config", help="config file (default: $RIG_CONFIG, then "
+                        "/etc/mdu-rig/rig.toml, else a simulated rig with data in ./var)")
+    parser.add_argument("--version", action="version", version=f"rigd {__version__}")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        config = resolve_config(args.config)
+    except ConfigError as exc:
+        print(f"rigd: refusing to start, the config is not valid:\n{exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.daemon.log_level)
+    try:
+        daemon = Daemon(config)
+    except (StartupError, StoreError) as exc:
+        print(f"rigd: cannot start: {exc}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: daemon.request_stop())
+    try:
+        daemon.run()
+    except StartupError as exc:
+        print(f"rigd: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

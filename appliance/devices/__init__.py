@@ -1,0 +1,1 @@
+"""One module per piece of hardware. Devices know nothing of shows."""

@@ -1,0 +1,69 @@
+"""Messages in the crew's language, from catalogs a translator can extend.
+
+    >>> catalog = Catalog.load()              # web_ui/i18n/*.json
+    >>> catalog.message("generator.overload", {"value": 107}, "fr")
+    'Générateur en surcharge : 107 % ...'
+
+A catalog is one JSON file per language (``fr.json``, ``en.json``; a
+``bm.json`` for Bambara is a file to add, not code to change). Server-side
+messages are looked up by their code; a code missing from a language falls
+back to English, then to the code itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import string
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "web_ui" / "i18n"
+FALLBACK = "en"
+
+
+class _Lenient(dict):
+    def __missing__(self, key):
+        return "?"
+
+
+class Catalog:
+    def __init__(self, languages: dict[str, dict]):
+        self.languages = languages
+
+    @classmethod
+    def load(cls, directory: Path = CATALOG_DIR) -> "Catalog":
+        languages = {}
+        for path in sorted(Path(directory).glob("*.json")):
+            try:
+                languages[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                log.error("message catalog %s unusable: %s", path, exc)
+        return cls(languages)
+
+    def text(self, key: str, lang: str, params: dict | None = None) -> str:
+        template = None
+        for code in (lang, FALLBACK):
+            template = self.languages.get(code, {}).get(key)
+            if template is not None:
+                break
+        if template is None:
+            return key
+        try:
+            return string.Formatter().vformat(template, (), _Lenient(_tidy(params or {})))
+        except (ValueError, TypeError, KeyError, IndexError):
+            return template
+
+    def message(self, code: str, data: dict | None, lang: str) -> str:
+        return self.text(f"event.{code}", lang, data)
+
+
+def _tidy(params: dict) -> dict:
+    """Numbers as a person writes them: 107.3, not 107.30000000001."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, float):
+            v = int(v) if v.is_integer() else round(v, 1)
+        out[k] = v
+    return out

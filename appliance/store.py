@@ -1,0 +1,196 @@
+"""The rig's memory: SQLite in WAL mode under the data directory.
+
+    >>> store = Store("/var/lib/mdu-rig/rig.sqlite3")
+    >>> store.add_telemetry(ts, online=True, values={...}, load_pct=23.4)
+    >>> store.history(since=ts - 3600)
+    >>> store.add_event(ts, "warning", "overload", "generator", {...})
+
+WAL with ``synchronous=NORMAL`` keeps the database readable after a power
+cut at any instant (a last telemetry row may be lost, never the file);
+writes that must not be lost (events, settings, the rig's intended state)
+are committed with ``synchronous=FULL``.
+
+Telemetry is kept at poll rate for ``telemetry_full_days`` and as 1-minute
+min/mean/max for ``telemetry_minute_days`` after that (:meth:`compact`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+TELEMETRY_COLUMNS = ("voltage_v", "current_a", "power_w", "frequency_hz", "energy_wh",
+                     "power_factor", "load_pct")
+
+MIGRATIONS = [
+    # 1: telemetry, its 1-minute summary, events, key/value settings
+    """
+    CREATE TABLE telemetry (
+        ts REAL NOT NULL, online INTEGER NOT NULL,
+        voltage_v REAL, current_a REAL, power_w REAL, frequency_hz REAL,
+        energy_wh REAL, power_factor REAL, load_pct REAL, extra TEXT);
+    CREATE INDEX telemetry_ts ON telemetry (ts);
+    CREATE TABLE telemetry_minute (
+        ts REAL PRIMARY KEY, samples INTEGER NOT NULL, online_samples INTEGER NOT NULL,
+        voltage_min REAL, voltage_mean REAL, voltage_max REAL,
+        current_min REAL, current_mean REAL, current_max REAL,
+        power_min REAL, power_mean REAL, power_max REAL,
+        frequency_min REAL, frequency_mean REAL, frequency_max REAL,
+        load_min REAL, load_mean REAL, load_max REAL,
+        energy_wh REAL, power_factor_mean REAL);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, level TEXT NOT NULL,
+        code TEXT NOT NULL, source TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}');
+    CREATE INDEX events_ts ON events (ts);
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL);
+    """,
+]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False,
+                                       isolation_level=None, timeout=10)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the rig's database: {exc}") from exc
+
+    # --- schema ---------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: database schema {version} is newer than this "
+                             f"software knows ({len(MIGRATIONS)}); update the software")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction(durable=True) as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self, durable: bool = False):
+        """A write transaction; ``durable`` waits for the disk before returning."""
+        with self._lock:
+            if durable:
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                if durable:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
+
+    def query(self, sql: str, args=()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError:
+                pass
+            self._db.close()
+
+    # --- telemetry ------------------------------------------------------------
+
+    def add_telemetry(self, ts: float, online: bool, values: dict | None,
+                      load_pct: float | None = None, extra: dict | None = None) -> None:
+        v = values or {}
+        row = [ts, int(online)] + [v.get(c) for c in TELEMETRY_COLUMNS[:-1]] + [load_pct]
+        row.append(json.dumps(extra, separators=(",", ":")) if extra else None)
+        with self.transaction() as db:
+            db.execute("INSERT INTO telemetry VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+
+    def history(self, since: float, until: float | None = None, limit: int = 100_000) -> list[dict]:
+        """Telemetry from ``since`` on, oldest first; summarised minutes where that is all there is."""
+        until = until if until is not None else float("inf")
+        rows = self.query(
+            "SELECT ts, 'minute' AS kind, online_samples > 0 AS online, voltage_mean AS voltage_v,"
+            " current_mean AS current_a, power_mean AS power_w, frequency_mean AS frequency_hz,"
+            " energy_wh, power_factor_mean AS power_factor, load_mean AS load_pct,"
+            " power_min, power_max FROM telemetry_minute WHERE ts >= ? AND ts <= ?"
+            " UNION ALL "
+            "SELECT ts, 'sample', online, voltage_v, current_a, power_w, frequency_hz, energy_wh,"
+            " power_factor, load_pct, NULL, NULL FROM telemetry WHERE ts >= ? AND ts <= ?"
+            " ORDER BY ts LIMIT ?", (since, until, since, until, limit))
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["online"] = bool(d["online"])
+            if d["kind"] == "sample":
+                del d["power_min"], d["power_max"]
+            out.append(d)
+        return out
+
+    def compact(self, now: float, full_days: float, minute_days: float) -> int:
+        """Fold telemetry older than ``full_days`` into minutes; drop minutes older than
+        ``minute_days``. Returns the number of raw rows folded."""
+        cutoff = now - full_days * 86400
+        cutoff -= cutoff % 60           # whole minutes only, so no minute is split
+        with self.transaction() as db:
+            db.execute("""
+                INSERT OR REPLACE INTO telemetry_minute
+                SELECT CAST(ts / 60 AS INTEGER) * 60.0 AS minute, COUNT(*), SUM(online),
+                       MIN(voltage_v), AVG(voltage_v), MAX(voltage_v),
+                       MIN(current_a), AVG(current_a), MAX(current_a),
+                       MIN(power_w), AVG(power_w), MAX(power_w),
+                       MIN(frequency_hz), AVG(frequency_hz), MAX(frequency_hz),
+                       MIN(load_pct), AVG(load_pct), MAX(load_pct),
+                       MAX(energy_wh), AVG(power_factor)
+                FROM telemetry WHERE ts < ? GROUP BY minute""", (cutoff,))
+            folded = db.execute("DELETE FROM telemetry WHERE ts < ?", (cutoff,)).rowcount
+            db.execute("DELETE FROM telemetry_minute WHERE ts < ?", (now - minute_days * 86400,))
+        return folded
+
+    # --- events ---------------------------------------------------------------
+
+    def add_event(self, ts: float, level: str, code: str, source: str, data: dict) -> int:
+        with self.transaction(durable=True) as db:
+            cur = db.execute("INSERT INTO events (ts, level, code, source, data) VALUES (?,?,?,?,?)",
+                             (ts, level, code, source, json.dumps(data, ensure_ascii=False)))
+            return cur.lastrowid
+
+    def events(self, since_id: int = 0, since_ts: float | None = None, limit: int = 200) -> list[dict]:
+        """The newest ``limit`` events after ``since_id`` (and ``since_ts``), oldest first."""
+        rows = self.query(
+            "SELECT * FROM (SELECT * FROM events WHERE id > ? AND ts >= ? ORDER BY id DESC LIMIT ?)"
+            " ORDER BY id", (since_id, since_ts if since_ts is not None else 0, limit))
+        return [dict(r, data=json.loads(r["data"])) for r in rows]
+
+    # --- settings ---------------------------------------------------------------
+
+    def put(self, key: str, value, ts: float) -> None:
+        with self.transaction(durable=True) as db:
+            db.execute("INSERT OR REPLACE INTO settings VALUES (?,?,?)",
+                       (key, json.dumps(value, ensure_ascii=False), ts))
+
+    def get(self, key: str, default=None):
+        rows = self.query("SELECT value FROM settings WHERE key = ?", (key,))
+        return json.loads(rows[0]["value"]) if rows else default

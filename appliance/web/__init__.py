@@ -1,0 +1,37 @@
+"""The rig's web side: a Flask app factory with the JSON API (and, later, the touch UI).
+
+    >>> app = create_app(daemon)        # anything with .rig, .store, .events, .catalog
+    >>> app.test_client().get("/api/status").json["state"]
+    'idle'
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from .api import api
+
+#: requests larger than this are refused before they are read
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(daemon) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.extensions["rig"] = daemon
+    app.register_blueprint(api, url_prefix="/api")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify(error=code, message=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def crash(exc: Exception):
+        app.logger.exception("request failed")
+        return jsonify(error="internal_error", message=f"{type(exc).__name__}: {exc}"), 500
+
+    return app
