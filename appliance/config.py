@@ -276,10 +276,14 @@ def _check_value(kind, value, meta, where: str, problems: list[str]):
         return _INVALID
     low, high = meta.get("min"), meta.get("max")
     if (low is not None and value < low) or (high is not None and value > high):
-        span = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
-        problems.append(f"{where}: {value!r} is out of range ({span})")
+        span = f"{_num(low)} to {_num(high)}" if high is not None else f"at least {_num(low)}"
+        problems.append(f"{where}: {_num(value)} is out of range ({span})")
         return _INVALID
     return value
+
+
+def _num(x) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def _is(kind, value) -> bool:

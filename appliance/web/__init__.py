@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .api import api
+from .ui import ui
 
 #: requests larger than this are refused before they are read
 MAX_BODY_BYTES = 64 * 1024
@@ -23,6 +24,7 @@ def create_app(daemon) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["rig"] = daemon
     app.register_blueprint(api, url_prefix="/api")
+    app.register_blueprint(ui)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

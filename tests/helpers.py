@@ -1,0 +1,164 @@
+"""Shared test helpers: waiting on conditions with a deadline, a real rigd process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02, what: str = "a condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def to_toml(config: dict) -> str:
+    """A minimal TOML writer for test configs (tables of scalars and lists)."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        raise TypeError(v)
+
+    lines = []
+
+    def table(prefix, d):
+        scalars = {k: v for k, v in d.items() if not isinstance(v, dict)}
+        if prefix:
+            lines.append(f"[{prefix}]")
+        for k, v in scalars.items():
+            lines.append(f"{k} = {value(v)}")
+        for k, v in d.items():
+            if isinstance(v, dict):
+                table(f"{prefix}.{k}" if prefix else k, v)
+
+    table("", config)
+    return "\n".join(lines) + "\n"
+
+
+def merge(base: dict, extra: dict) -> dict:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def http(method: str, url: str, body=None, timeout: float = 5.0):
+    """(status, json) of a request; raises only when nothing answers."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as reply:
+            return reply.status, json.load(reply)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+class RigProcess:
+    """A real `rigd` process on a free port, simulated generator, data in a temp dir."""
+
+    BASE = {
+        "generator": {"poll_interval_s": 0.2, "timeout_s": 0.1},
+        "sim": {"enabled": True, "seed": 1},
+        "storage": {"data_dir": "data"},
+    }
+
+    def __init__(self, directory: Path, config: dict | None = None, env: dict | None = None):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        full = merge(self.BASE, {"web": {"listen": f"127.0.0.1:{self.port}"}})
+        self.config = merge(full, config or {})
+        self.config_path = self.directory / "rig.toml"
+        self.config_path.write_text(to_toml(self.config))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.directory / "rigd.log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    def start(self, wait: bool = True) -> "RigProcess":
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(BIN / "rigd"), "--config", str(self.config_path)],
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+                                     cwd=self.directory, start_new_session=True)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        def answers():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"rigd exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                return self.get("/api/status")[0] == 200
+            except OSError:
+                return False
+        wait_for(answers, timeout, 0.05, "rigd to answer")
+
+    def get(self, path: str):
+        return http("GET", self.url + path)
+
+    def post(self, path: str, body=None):
+        return http("POST", self.url + path, body if body is not None else {})
+
+    def status(self) -> dict:
+        return self.get("/api/status")[1]
+
+    def rigctl(self, *args, timeout: float = 30.0) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "rigctl"), "--url", self.url, *args], capture_output=True,
+                              text=True, timeout=timeout, env={**self.env, "COLUMNS": "200"})
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if hasattr(self, "_log"):
+            self._log.close()
+        return self.proc.returncode if self.proc else 0

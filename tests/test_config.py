@@ -1,0 +1,129 @@
+"""The config file: defaults, and a precise message for each kind of mistake."""
+
+import dataclasses
+import subprocess
+import tomllib
+
+import pytest
+
+from appliance.config import Config, ConfigError, load_config, simulated_config
+
+from .helpers import BIN, REPO
+
+
+def refuse(tmp_path, text: str) -> list[str]:
+    path = tmp_path / "rig.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    for line in message.splitlines():
+        assert line.startswith(f"{path}: "), "every problem names the file"
+    return [line.removeprefix(f"{path}: ") for line in message.splitlines()]
+
+
+def test_empty_file_gives_every_default(tmp_path):
+    path = tmp_path / "rig.toml"
+    path.write_text("")
+    config = load_config(path)
+    assert config.generator.port == "/dev/generator"
+    assert config.generator.poll_interval_s == 1.0
+    assert config.web.listen == "127.0.0.1:8080"
+    assert config.sim.enabled is False
+
+
+def test_unknown_key_is_named_with_a_suggestion(tmp_path):
+    assert refuse(tmp_path, "[generator]\nbaudrat = 9600\n") == [
+        "[generator] baudrat: unknown key (did you mean 'baudrate'?)"]
+
+
+def test_unknown_section(tmp_path):
+    assert refuse(tmp_path, "[generater]\nport = 'x'\n") == [
+        "[generater]: unknown section (did you mean 'generator'?)"]
+
+
+def test_wrong_type(tmp_path):
+    assert refuse(tmp_path, "[generator]\naddress = \"1\"\n") == [
+        "[generator] address: expected an integer, got a string ('1')"]
+    assert refuse(tmp_path, "[sim]\nenabled = 1\n") == [
+        "[sim] enabled: expected true or false, got an integer (1)"]
+
+
+def test_out_of_range(tmp_path):
+    assert refuse(tmp_path, "[generator]\npoll_interval_s = 120\n") == [
+        "[generator] poll_interval_s: 120 is out of range (0 to 60)"]
+
+
+def test_value_not_among_choices(tmp_path):
+    assert refuse(tmp_path, "[generator]\nprofile = \"pzem\"\n") == [
+        "[generator] profile: must be one of pzem004t, sdm120, dse; got 'pzem'"]
+
+
+def test_inconsistent_thresholds(tmp_path):
+    assert refuse(tmp_path, "[alarms]\nload_warning_pct = 100\noverload_pct = 90\n") == [
+        "[alarms] load_warning_pct: must be below overload_pct (100 >= 90)"]
+
+
+def test_bad_listen_address(tmp_path):
+    assert refuse(tmp_path, "[web]\nlisten = \"8080\"\n") == [
+        "[web] listen: expected HOST:PORT such as \"127.0.0.1:8080\", got '8080'"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    problems = refuse(tmp_path, "[generator]\naddress = 0\nbaudrate = 9601\n")
+    assert problems == ["[generator] address: 0 is out of range (1 to 247)",
+                        "[generator] baudrate: must be one of 1200, 2400, 4800, 9600, 19200, "
+                        "38400, 57600, 115200; got 9601"]
+
+
+def test_toml_syntax_error_gives_the_line(tmp_path):
+    (problem,) = refuse(tmp_path, "[generator]\nport = /dev/ttyUSB0\n")
+    assert problem.startswith("TOML syntax error:") and "line 2" in problem
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope.toml: no such file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_relative_data_dir_is_relative_to_the_file(tmp_path):
+    path = tmp_path / "rig.toml"
+    path.write_text("[storage]\ndata_dir = \"data\"\n")
+    assert load_config(path).storage.data_dir == str(tmp_path / "data")
+
+
+def test_simulated_config_keeps_data_in_var(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = simulated_config()
+    assert config.sim.enabled and config.storage.data_dir == str(tmp_path / "var")
+
+
+def test_sample_config_is_valid_and_documents_every_key():
+    sample = REPO / "rig.sample.toml"
+    load_config(sample)
+    table = tomllib.loads(sample.read_text())
+    for section in dataclasses.fields(Config):
+        if section.metadata.get("internal"):
+            continue
+        keys = {f.name for f in dataclasses.fields(section.type if isinstance(section.type, type)
+                                                   else type(getattr(Config(), section.name)))}
+        assert set(table.get(section.name, {})) == keys, f"[{section.name}] in the sample"
+
+
+def rigctl(*args):
+    return subprocess.run([str(BIN / "rigctl"), *args], capture_output=True, text=True, timeout=30)
+
+
+def test_rigctl_config_check_exit_codes(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text("[generator]\nprofile = \"sdm120\"\n")
+    result = rigctl("config", "check", str(good))
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[generator]\nrated_power_w = -5\n")
+    result = rigctl("config", "check", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"{bad}: [generator] rated_power_w: -5 is out of range "
+                                      "(100 to 1000000)")

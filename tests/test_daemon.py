@@ -1,0 +1,139 @@
+"""The real rigd process, its API and rigctl, over real HTTP."""
+
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from .helpers import BIN, free_port, wait_for
+
+CONTRACT_GENERATOR = {"online", "voltage_v", "current_a", "power_w", "frequency_hz",
+                      "energy_wh", "power_factor", "load_pct", "updated_at"}
+
+
+def test_status_json_matches_the_contract(rig_process):
+    rig = rig_process()
+    wait_for(lambda: rig.status()["generator"]["online"], what="generator online")
+    result = rig.rigctl("status", "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    api = rig.status()
+    assert set(status) == set(api)
+    assert {"state", "generator", "relays", "player", "recording", "disk"} <= set(status)
+    assert status["state"] == "idle"
+    g = status["generator"]
+    assert CONTRACT_GENERATOR <= set(g)
+    assert g["online"] is True
+    for key in CONTRACT_GENERATOR - {"online", "updated_at"}:
+        assert isinstance(g[key], (int, float)), key
+    assert g["load_pct"] == pytest.approx(100 * g["power_w"] / 3000, abs=0.1)
+    assert isinstance(status["relays"], dict)
+    assert {"file", "position_s", "duration_s", "paused", "audio_lang"} <= set(status["player"])
+    assert {"active", "session", "elapsed_s", "marks"} <= set(status["recording"])
+    assert {"free_bytes", "record_minutes_left"} <= set(status["disk"])
+    assert status["disk"]["free_bytes"] > 0
+
+
+def test_human_status_and_history(rig_process):
+    rig = rig_process()
+    wait_for(lambda: rig.status()["generator"]["counters"]["good"] >= 3, what="a few polls")
+    result = rig.rigctl("status")
+    assert result.returncode == 0
+    assert "ONLINE" in result.stdout and " V " in result.stdout and "% of 3000 W" in result.stdout
+
+    result = rig.rigctl("generator", "history", "--since", "5m", "--csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) >= 3
+    assert rows[0].keys() >= {"time", "online", "voltage_v", "power_w", "load_pct"}
+    assert float(rows[-1]["power_w"]) > 0
+
+
+def test_silent_generator_shows_offline_and_is_in_the_events(rig_process):
+    rig = rig_process()
+    wait_for(lambda: rig.status()["generator"]["online"], what="online")
+    result = rig.rigctl("sim", "failure")
+    assert result.returncode == 0, result.stderr
+    g = wait_for(lambda: (s := rig.status()["generator"]) and not s["online"] and s, what="offline")
+    assert g["power_w"] is None and g["voltage_v"] is None and g["age_s"] is not None
+    result = rig.rigctl("--lang", "fr", "events")
+    assert result.returncode == 0
+    assert "Le compteur du générateur ne répond plus" in result.stdout
+    rig.rigctl("sim", "steady")
+    wait_for(lambda: rig.status()["generator"]["online"], what="online again")
+
+
+def test_bad_requests_get_clear_errors_and_the_daemon_stays_up(rig_process):
+    rig = rig_process()
+    code, body = rig.get("/api/generator/history?since=yesterday")
+    assert code == 400 and "since" in body["message"]
+    code, body = rig.get("/api/events?limit=-3")
+    assert code == 400 and "limit" in body["message"]
+    code, body = rig.get("/api/nothing-here")
+    assert code == 404 and body["error"] == "not_found"
+    code, body = rig.post("/api/sim/scenario", {"scenario": "meteor"})
+    assert code == 400 and "unknown scenario" in body["message"]
+    result = rig.rigctl("sim", "meteor")
+    assert result.returncode == 1 and "unknown scenario" in result.stderr
+    assert rig.status()["state"] == "idle"
+
+
+def test_rigctl_without_a_daemon_exits_3_and_says_how_to_start_it():
+    result = subprocess.run([str(BIN / "rigctl"), "--url", f"http://127.0.0.1:{free_port()}",
+                             "status"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 3
+    assert "rigd is not answering" in result.stderr and "make run" in result.stderr
+
+
+def test_bad_config_refuses_to_start(tmp_path):
+    cfg = tmp_path / "rig.toml"
+    cfg.write_text("[generator]\nprofile = \"pzem\"\n")
+    result = subprocess.run([str(BIN / "rigd"), "--config", str(cfg)], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"{cfg}: [generator] profile: must be one of" in result.stderr
+
+
+def test_port_in_use_is_a_clear_refusal(rig_process):
+    first = rig_process()
+    second = rig_process(config={"web": {"listen": f"127.0.0.1:{first.port}"}}, start=False)
+    second.start(wait=False)
+    assert second.proc.wait(timeout=20) == 1
+    assert "cannot listen on" in second.log()
+
+
+def test_systemd_notify_ready_status_watchdog_stopping(rig_process, tmp_path):
+    sock_path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(10)
+    rig = rig_process(env={"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "1000000"}, start=False)
+    rig.start(wait=False)
+    messages = []
+
+    def receive_until(word):
+        while True:
+            msg = sock.recv(4096).decode()
+            messages.append((time.monotonic(), msg))
+            if word in msg:
+                return
+
+    receive_until("READY=1")
+    ready = messages[-1][1]
+    assert "STATUS=idle" in ready
+    assert rig.status()["state"] == "idle"        # READY=1 came once the API answers
+    for _ in range(4):
+        receive_until("WATCHDOG=1")
+    pings = [t for t, m in messages if "WATCHDOG=1" in m]
+    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    assert all(0.3 < gap < 0.8 for gap in gaps), gaps        # about half of 1 s
+    rig.proc.send_signal(signal.SIGTERM)
+    receive_until("STOPPING=1")
+    assert rig.proc.wait(timeout=10) == 0
+    sock.close()
