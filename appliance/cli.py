@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -53,7 +54,8 @@ class Client:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method,
                                      headers={"Content-Type": "application/json",
-                                              "Accept-Language": self.lang})
+                                              "Accept-Language": self.lang,
+                                              "X-Rig-Origin": "cli"})
         try:
             with urllib.request.urlopen(req, timeout=10) as reply:
                 return json.load(reply)
@@ -237,6 +239,72 @@ def cmd_events(client: Client, args) -> int:
     return EXIT_OK
 
 
+def _progress_line(s: dict) -> str:
+    show = s.get("show", {})
+    parts = []
+    for step in show.get("steps", []):
+        mark = {"on": "✓", "warming": f"warming {step['left_s']:.0f} s",
+                "cooling": f"cooling {step['left_s']:.0f} s", "waiting": "waiting",
+                "pending": "…", "off": "off"}[step["step"]]
+        parts.append(f"{step['relay']} {mark}")
+    line = f"{s['state']:<10} " + ", ".join(parts)
+    if show.get("ready_in_s"):
+        line += f"   ready in {show['ready_in_s']:.0f} s"
+    return line
+
+
+def _follow(client: Client, until, since_id: int) -> int:
+    """Print the show's progress and its events until ``until(status)``; Ctrl-C stops following."""
+    last_shape, last_at = None, 0.0
+    try:
+        while True:
+            s = client.get("/api/status")
+            for e in client.get("/api/events", since_id=since_id)["events"]:
+                since_id = max(since_id, e["id"] or 0)
+                if e["code"] not in ("show.state",):
+                    out.print(f"  {e['message']}", markup=False)
+            line = _progress_line(s)
+            # A line when a step changes, and a countdown every 5 s in between.
+            shape = re.sub(r"\d+ s", "", line)
+            if shape != last_shape or time.monotonic() - last_at >= 5 or until(s):
+                out.print(line, markup=False)
+                last_shape, last_at = shape, time.monotonic()
+            if until(s):
+                return EXIT_OK
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        out.print("(no longer following; the rig carries on)")
+        return EXIT_OK
+
+
+def _last_event_id(client: Client) -> int:
+    events = client.get("/api/events", limit=1)["events"]
+    return events[-1]["id"] if events else 0
+
+
+def cmd_show(client: Client, args) -> int:
+    since = _last_event_id(client)
+    s = client.post(f"/api/show/{args.action}")
+    if args.no_wait or args.action not in ("start", "stop"):
+        out.print(_progress_line(s), markup=False)
+        return EXIT_OK
+    if args.action == "start":
+        return _follow(client, lambda st: st["state"] != "preparing", since)
+    return _follow(client, lambda st: st["state"] == "idle", since)
+
+
+def cmd_relay(client: Client, args) -> int:
+    s = client.post(f"/api/relays/{args.name}", {"on": args.state == "on", "force": args.force})
+    details = s["relay_details"][args.name]
+    extra = ""
+    if details["warmup_left_s"]:
+        extra = f" (warming up, {details['warmup_left_s']:.0f} s)"
+    elif details["cooldown_left_s"]:
+        extra = f" (cooling down, {details['cooldown_left_s']:.0f} s)"
+    out.print(f"{args.name}: {'on' if details['on'] else 'off'}{extra}", markup=False)
+    return EXIT_OK
+
+
 def cmd_config_check(args) -> int:
     from .config import ConfigError, load_config
     try:
@@ -296,6 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     k = csub.add_parser("check", help="validate a config file without a daemon")
     k.add_argument("file")
     k.set_defaults(func=cmd_config_check, offline=True)
+
+    s = sub.add_parser("show", help="start or end the evening's show")
+    s.add_argument("action", choices=["start", "stop", "screening", "debate", "ready"],
+                   help="start: loads on in order; stop: end of evening; "
+                        "screening/debate/ready: what the show is doing now")
+    s.add_argument("--no-wait", action="store_true", help="return at once; do not follow progress")
+    s.set_defaults(func=cmd_show)
+
+    s = sub.add_parser("relay", help="switch one relay (interlocks apply unless --force)")
+    s.add_argument("name")
+    s.add_argument("state", choices=["on", "off"])
+    s.add_argument("--force", action="store_true", help="override the interlocks (logged)")
+    s.set_defaults(func=cmd_relay)
 
     s = sub.add_parser("sim", help="the simulated generator's scenario")
     s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc")

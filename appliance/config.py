@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -133,6 +134,71 @@ class SimConfig:
     seed: int = _opt(0, min=0, doc="random seed of the simulated values; 0 picks one")
 
 
+PIN_FACTORIES = ("lgpio", "rpigpio", "pigpio", "native", "mock")
+
+
+@dataclass
+class GpioConfig:
+    pin_factory: str = _opt("lgpio", choices=PIN_FACTORIES,
+                            doc="how GPIO is driven; mock off the Pi")
+
+
+@dataclass
+class RelayConfig:
+    """One relay channel and the load it switches."""
+
+    pin: int = _opt(-1, min=0, max=27, doc="BCM GPIO number")
+    active_high: bool = _opt(False, doc="false for the usual active-low relay boards")
+    power_w: float = _opt(0.0, min=0.0, max=100_000.0, doc="running load")
+    inrush_w: float = _opt(0.0, min=0.0, max=100_000.0, doc="load for the first seconds after switch-on")
+    warmup_s: float = _opt(0.0, min=0.0, max=3600.0)
+    cooldown_s: float = _opt(0.0, min=0.0, max=3600.0)
+    shed_on_overload: bool = _opt(False, doc="may be switched off when the generator is overloaded")
+    priority: int = _opt(50, min=0, max=100, doc="the lowest is shed first")
+    label: dict[str, str] = _opt({}, doc="name on the screen, per language")
+
+
+def _relay(pin, label_fr, label_en, **kw) -> RelayConfig:
+    return RelayConfig(pin=pin, label={"fr": label_fr, "en": label_en}, **kw)
+
+
+#: The relays every rig has; a config changes their keys, and may add more.
+DEFAULT_RELAYS = {
+    "projector": lambda: _relay(17, "Projecteur", "Projector", power_w=300.0, inrush_w=450.0,
+                                warmup_s=30.0, cooldown_s=90.0, priority=90),
+    "blower": lambda: _relay(27, "Soufflerie de l'écran", "Screen blower", power_w=800.0,
+                             inrush_w=2000.0, priority=100),
+    "amplifier": lambda: _relay(22, "Sono", "Sound", power_w=250.0, inrush_w=500.0, priority=80),
+}
+
+INPUT_NAMES = ("shutdown_button", "mains_good", "battery_low")
+
+
+@dataclass
+class InputConfig:
+    """A GPIO input: a button or a UPS line."""
+
+    pin: int = _opt(-1, min=0, max=27, doc="BCM GPIO number")
+    pull: str = _opt("up", choices=("up", "down", "off"))
+    active: str = _opt("low", choices=("low", "high"), doc="the level that means pressed / true")
+    bounce_s: float = _opt(0.05, min=0.0, max=5.0)
+
+
+@dataclass
+class ShowConfig:
+    order: list[str] = _opt(["blower", "amplifier", "projector"],
+                            doc="the order loads are switched on at show start")
+    switch_gap_s: float = _opt(3.0, min=0.0, max=600.0, doc="seconds between two switch-ons")
+    inflate_s: float = _opt(45.0, min=0.0, max=3600.0, doc="time the screen takes to inflate")
+    max_load_pct: float = _opt(90.0, min=10.0, max=200.0,
+                               doc="a load is switched on only if running load stays under this")
+    surge_pct: float = _opt(130.0, min=10.0, max=400.0,
+                            doc="... and its inrush stays under this (generators take short surges)")
+    shed_gap_s: float = _opt(2.0, min=0.0, max=600.0, doc="seconds between two sheds")
+    resume_window_s: float = _opt(600.0, min=0.0, max=86400.0,
+                                  doc="after a crash younger than this, the rig restores its state")
+
+
 @dataclass
 class DaemonConfig:
     log_level: str = _opt("info", choices=("debug", "info", "warning", "error"))
@@ -145,6 +211,11 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     web: WebConfig = field(default_factory=WebConfig)
     sim: SimConfig = field(default_factory=SimConfig)
+    gpio: GpioConfig = field(default_factory=GpioConfig)
+    relays: dict[str, RelayConfig] = field(
+        default_factory=lambda: {name: make() for name, make in DEFAULT_RELAYS.items()})
+    inputs: dict[str, InputConfig] = field(default_factory=dict)
+    show: ShowConfig = field(default_factory=ShowConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     #: where it came from, for messages ("built-in simulated rig" or a path)
     source: str = field(default="defaults", metadata={"internal": True})
@@ -189,16 +260,63 @@ def config_from_table(table: dict, source: str = "<config>") -> Config:
             check = getattr(getattr(config, section.name), "check", None)
             if check:
                 problems.extend(check())
+        problems.extend(_check_relays_and_inputs(config))
     if problems:
         raise ConfigError(source, problems)
     config.source = source
     return config
 
 
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _check_relays_and_inputs(config: Config) -> list[str]:
+    problems = []
+    pins: dict[int, str] = {}
+    for kind, table in (("relays", config.relays), ("inputs", config.inputs)):
+        for name, item in table.items():
+            if not _NAME.match(name):
+                problems.append(f"[{kind}.{name}]: a name is lower-case letters, digits and _")
+            where = f"[{kind}.{name}] pin"
+            if item.pin < 0:
+                problems.append(f"{where}: missing (every {kind[:-1]} needs its GPIO number)")
+            elif item.pin in pins:
+                problems.append(f"{where}: GPIO {item.pin} is already used by {pins[item.pin]}")
+            else:
+                pins[item.pin] = f"[{kind}.{name}]"
+    for name, item in config.inputs.items():
+        if (item.pull, item.active) in (("up", "high"), ("down", "low")):
+            problems.append(f"[inputs.{name}] active: a line pulled {item.pull} is active "
+                            f"{'low' if item.pull == 'up' else 'high'}; "
+                            f'use pull = "off" with an external resistor')
+    for name in config.show.order:
+        if name not in config.relays:
+            problems.append(f"[show] order: {name!r} is not a relay "
+                            f"(relays: {', '.join(config.relays)})")
+    if len(set(config.show.order)) != len(config.show.order):
+        problems.append("[show] order: a relay is named twice")
+    for name in config.inputs:
+        if name not in INPUT_NAMES:
+            near = difflib.get_close_matches(name, INPUT_NAMES, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(INPUT_NAMES)})"
+            problems.append(f"[inputs.{name}]: unknown input{hint}")
+    return problems
+
+
 def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
     """The rig `rigd` runs with no config file: everything simulated, data in ./var."""
     config = Config(source="built-in simulated rig")
     config.sim.enabled = True
+    config.gpio.pin_factory = "mock"
+    # Shorter waits than a real screen and lamp need, so a demo evening moves.
+    config.show.inflate_s = 20.0
+    config.relays["projector"].warmup_s = 15.0
+    config.relays["projector"].cooldown_s = 20.0
+    # Loads the simulated rig can shed when the generator is overloaded.
+    config.relays["lights"] = _relay(23, "Éclairage", "Lights", power_w=400.0, inrush_w=400.0,
+                                     shed_on_overload=True, priority=20)
+    config.relays["charging"] = _relay(24, "Recharge", "Charging", power_w=300.0, inrush_w=300.0,
+                                       shed_on_overload=True, priority=10)
     config.storage.data_dir = str(Path(data_dir).resolve())
     return config
 
@@ -217,7 +335,7 @@ def _where(section: str | None, key: str) -> str:
     return f"[{section}] {key}" if section else key
 
 
-def _build(cls, table: dict, section: str | None, problems: list[str]):
+def _build(cls, table: dict, section: str | None, problems: list[str], base=None):
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     for key in table:
@@ -233,6 +351,18 @@ def _build(cls, table: dict, section: str | None, problems: list[str]):
             continue
         value = table[name]
         kind = hints[name]
+        if typing.get_origin(kind) is dict and dataclasses.is_dataclass(typing.get_args(kind)[1]):
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                problems.append(f"[{name}]: expected tables such as [{name}.NAME]")
+                continue
+            item_kind = typing.get_args(kind)[1]
+            defaults = f.default_factory() if f.default_factory is not dataclasses.MISSING else {}
+            items = dict(defaults)
+            for item, item_table in value.items():
+                base = defaults.get(item)
+                items[item] = _build(item_kind, item_table, f"{name}.{item}", problems, base)
+            values[name] = items
+            continue
         if dataclasses.is_dataclass(kind):
             if not isinstance(value, dict):
                 problems.append(f"[{name}]: expected a table, got {_describe(value)}")
@@ -242,6 +372,8 @@ def _build(cls, table: dict, section: str | None, problems: list[str]):
         checked = _check_value(kind, value, f.metadata, _where(section, name), problems)
         if checked is not _INVALID:
             values[name] = checked
+    if base is not None:
+        return dataclasses.replace(base, **values)
     return cls(**values)
 
 
@@ -258,6 +390,12 @@ def _check_value(kind, value, meta, where: str, problems: list[str]):
     expected = {bool: "true or false", int: "an integer", float: "a number",
                 str: "a string"}
     origin = typing.get_origin(kind)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append(f"{where}: expected a table of strings such as "
+                            f'{{ fr = "…", en = "…" }}, got {_describe(value)}')
+            return _INVALID
+        return dict(value)
     if origin is list:
         (item_kind,) = typing.get_args(kind)
         if not isinstance(value, list) or not all(_is(item_kind, v) for v in value):

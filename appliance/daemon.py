@@ -26,10 +26,14 @@ from pathlib import Path
 from . import __version__
 from .clock import SystemClock
 from .config import ConfigError, resolve_config
+from . import intent
+from .devices.gpio import GpioUnavailable, make_pin_factory
 from .devices.meter import Meter, MeterPoller
 from .devices.profiles import PROFILES
+from .devices.relays import Input
 from .events import EventBus
 from .i18n import Catalog
+from .loads import build_loads
 from .rig import Rig
 from .sdnotify import Notifier
 from .store import Store, StoreError
@@ -37,6 +41,7 @@ from .store import Store, StoreError
 log = logging.getLogger("rigd")
 
 COMPACT_EVERY_S = 3600.0
+RIG_TICK_S = 0.1
 
 
 class StartupError(RuntimeError):
@@ -53,27 +58,78 @@ class Daemon:
         except OSError as exc:
             raise StartupError(f"cannot create the data directory {data_dir}: {exc.strerror}")
         self.store = Store(data_dir / "rig.sqlite3")
+        # Relays first: after a crash mid-show the screen's blower must not wait
+        # for anything else to start.
+        try:
+            self.pin_factory = make_pin_factory(config.gpio.pin_factory)
+        except GpioUnavailable as exc:
+            raise StartupError(str(exc))
+        saved = intent.recoverable(self.store, self.clock.time(), config.show.resume_window_s)
+        restore = {n for n, r in saved["relays"].items() if r.get("on")} if saved else set()
+        loads = build_loads(config, self.pin_factory, restore)
         self.catalog = Catalog.load()
-        self.events = EventBus(self.store, self.clock, self.catalog)
+        self.events = EventBus(self.store, self.clock,
+                               lambda code, data, lang: self.message(f"event.{code}", data, lang))
         self.sim = None
         port = None
         if config.sim.enabled:
             from .sim import SimulatedGenerator
-            self.sim = SimulatedGenerator.from_config(config, data_dir / "run", clock=self.clock)
+            self.sim = SimulatedGenerator.from_config(config, data_dir / "run", clock=self.clock,
+                                                      load=self._sim_loads)
             port = self.sim.port_path
         profile = PROFILES[config.generator.profile]
         self.meter = Meter.from_config(config.generator, profile, port=port, clock=self.clock)
-        self.rig = Rig(config, self.meter, self.store, self.events, self.clock)
+        self.rig = Rig(config, self.store, self.events, self.clock, loads, meter=self.meter,
+                       recovered=saved)
+        self.inputs = self._make_inputs()
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
         from .web import create_app
         self.app = create_app(self)
         self.notifier = Notifier.from_environment()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._server = None
         self._server_thread: threading.Thread | None = None
         self._last_status_line = ""
 
+    def _sim_loads(self):
+        from .sim import Load
+        rig = getattr(self, "rig", None)
+        if rig is None:
+            return []
+        return [Load(l.name, l.cfg.power_w, l.cfg.inrush_w, l.on_since)
+                for l in rig.loads.values() if l.is_on]
+
+    def _make_inputs(self) -> dict[str, Input]:
+        inputs = {}
+        for name, cfg in self.config.inputs.items():
+            device = Input(name, cfg.pin, pull=cfg.pull, active=cfg.active,
+                           bounce_s=cfg.bounce_s, pin_factory=self.pin_factory)
+            device.when_changed = lambda active, name=name: self._input_changed(name, active)
+            inputs[name] = device
+        return inputs
+
+    def _input_changed(self, name: str, active: bool) -> None:
+        self.events.emit("input.changed", "info", "gpio", input=name, active=active)
+        self.wake()
+
+    def wake(self) -> None:
+        """Something changed: let the main loop move the rig on now."""
+        self._wake.set()
+
     # --- what the API asks ----------------------------------------------------
+
+    def message(self, key: str, data: dict, lang: str) -> str:
+        """A catalog text with the names in it (relays, states) in ``lang`` too."""
+        params = dict(data)
+        relay = params.get("relay")
+        if relay in self.config.relays:
+            label = self.config.relays[relay].label
+            params["label"] = label.get(lang) or label.get("en") or relay
+        for key_in, key_out in (("state", "state_label"), ("old", "old_label"), ("new", "new_label")):
+            if isinstance(params.get(key_in), str):
+                params[key_out] = self.catalog.text(f"state.{params[key_in]}", lang)
+        return self.catalog.text(key, lang, params)
 
     def status(self) -> dict:
         status = self.rig.status()
@@ -139,12 +195,19 @@ class Daemon:
         except BaseException:
             self.stop()
             raise
-        tick = min(1.0, self.notifier.watchdog_interval_s or 1.0)
-        next_compact = 0.0
+        ping_every = min(1.0, self.notifier.watchdog_interval_s or 1.0)
+        next_ping = next_compact = 0.0
         try:
-            while not self._stop.wait(tick):
-                self.notifier.send(*self._alive_lines())
+            while not self._stop.is_set():
+                # A sequence under way is moved on 10 times a second; an idle rig
+                # wakes only for the watchdog (or when a command wakes it).
+                self._wake.wait(RIG_TICK_S if self.rig.busy() else ping_every)
+                self._wake.clear()
+                self.rig.tick()
                 now = self.clock.monotonic()
+                if now >= next_ping:
+                    next_ping = now + ping_every
+                    self.notifier.send(*self._alive_lines())
                 if now >= next_compact:
                     next_compact = now + COMPACT_EVERY_S
                     self._compact()
@@ -188,6 +251,7 @@ class Daemon:
 
     def request_stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def stop(self) -> None:
         self.notifier.send("STOPPING=1")

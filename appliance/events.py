@@ -22,10 +22,11 @@ _LOG_LEVEL = {"info": logging.INFO, "warning": logging.WARNING,
 
 
 class EventBus:
-    def __init__(self, store, clock, catalog=None):
+    def __init__(self, store, clock, render=None):
         self.store = store
         self.clock = clock
-        self.catalog = catalog
+        #: render(code, data, lang) -> text, for the log
+        self.render = render
         self._subscribers: list[queue.Queue] = []
         self._lock = threading.Lock()
 
@@ -40,7 +41,7 @@ class EventBus:
             event_id = None
         event = {"id": event_id, "ts": ts, "level": level, "code": code,
                  "source": source, "data": data}
-        text = self.catalog.message(code, data, "en") if self.catalog else code
+        text = self.render(code, data, "en") if self.render else code
         log.log(_LOG_LEVEL[level], "%s: %s", code, text)
         with self._lock:
             subscribers = list(self._subscribers)

@@ -86,7 +86,7 @@ def poll_overhead(tmp: Path, seconds: float = 5.0) -> None:
         clock = SystemClock()
         store = Store(tmp / "overhead" / "rig.sqlite3")
         meter = Meter(gen.port_path, PROFILES["pzem004t"], timeout_s=0.2, poll_interval_s=0.0)
-        rig = Rig(config, meter, store, EventBus(store, clock), clock)
+        rig = Rig(config, store, EventBus(store, clock), clock, {}, meter=meter)
         poller = MeterPoller(meter, rig.on_poll, interval_s=0.0)
         poller.start()
         time.sleep(0.5)

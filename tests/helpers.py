@@ -92,6 +92,7 @@ class RigProcess:
     BASE = {
         "generator": {"poll_interval_s": 0.2, "timeout_s": 0.1},
         "sim": {"enabled": True, "seed": 1},
+        "gpio": {"pin_factory": "mock"},
         "storage": {"data_dir": "data"},
     }
 

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from appliance.config import Config, ConfigError, load_config, simulated_config
+from appliance.config import Config, ConfigError, RelayConfig, load_config, simulated_config
 
 from .helpers import BIN, REPO
 
@@ -102,12 +102,19 @@ def test_sample_config_is_valid_and_documents_every_key():
     sample = REPO / "rig.sample.toml"
     load_config(sample)
     table = tomllib.loads(sample.read_text())
+    defaults = Config()
     for section in dataclasses.fields(Config):
         if section.metadata.get("internal"):
             continue
-        keys = {f.name for f in dataclasses.fields(section.type if isinstance(section.type, type)
-                                                   else type(getattr(Config(), section.name)))}
+        value = getattr(defaults, section.name)
+        if isinstance(value, dict):          # [relays.*], [inputs.*]
+            assert table.get(section.name), f"[{section.name}.*] in the sample"
+            assert set(value) <= set(table[section.name])
+            continue
+        keys = {f.name for f in dataclasses.fields(value)}
         assert set(table.get(section.name, {})) == keys, f"[{section.name}] in the sample"
+    relay_keys = {f.name for f in dataclasses.fields(RelayConfig)}
+    assert set(table["relays"]["projector"]) == relay_keys
 
 
 def rigctl(*args):

@@ -99,7 +99,7 @@ class Watched:
         self.store = Store(tmp_path / "rig.sqlite3")
         self.events = EventBus(self.store, self.clock)
         self.meter = Meter(port, PROFILES[profile], timeout_s=timeout, poll_interval_s=interval)
-        self.rig = Rig(config, self.meter, self.store, self.events, self.clock)
+        self.rig = Rig(config, self.store, self.events, self.clock, {}, meter=self.meter)
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
         self.poller.start()
 

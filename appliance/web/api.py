@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from ..rig import Refused
+
 api = Blueprint("api", __name__)
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -90,7 +92,7 @@ def events():
     rows = d.store.events(since_id=_int_arg("since_id", 0), since_ts=since_ts,
                           limit=_int_arg("limit", 200, 1, 10_000))
     for row in rows:
-        row["message"] = d.catalog.message(row["code"], row["data"], lang)
+        row["message"] = d.message(f"event.{row['code']}", row["data"], lang)
     return jsonify(lang=lang, events=rows)
 
 
@@ -116,3 +118,66 @@ def sim_scenario():
     except ValueError as exc:
         abort(400, str(exc))
     return jsonify(scenario=d.sim.scenario)
+
+
+# --- the show and the relays ---------------------------------------------------------
+
+def _origin(body: dict | None) -> str:
+    origin = request.headers.get("X-Rig-Origin") or (body or {}).get("origin") or "api"
+    return str(origin)[:16]
+
+
+def _body() -> dict:
+    if not request.content_length:
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "expected a JSON object as the request body")
+    return body
+
+
+def refused(exc: Refused):
+    d = _daemon()
+    message = d.message(f"refusal.{exc.code}", exc.data, _lang())
+    return jsonify(error=exc.code, message=message, data=exc.data), 409
+
+
+def _run(action):
+    try:
+        action()
+    except Refused as exc:
+        return refused(exc)
+    _daemon().wake()
+    return jsonify(_daemon().status())
+
+
+@api.post("/show/start")
+def show_start():
+    body = _body()
+    return _run(lambda: _daemon().rig.show_start(origin=_origin(body)))
+
+
+@api.post("/show/stop")
+def show_stop():
+    body = _body()
+    return _run(lambda: _daemon().rig.show_stop(origin=_origin(body)))
+
+
+@api.post("/show/<phase>")
+def show_phase(phase: str):
+    if phase not in ("ready", "screening", "debate"):
+        abort(404, f"no show action {phase!r}: start, stop, ready, screening or debate")
+    body = _body()
+    return _run(lambda: _daemon().rig.set_phase(phase, origin=_origin(body)))
+
+
+@api.post("/relays/<name>")
+def relay(name: str):
+    d = _daemon()
+    if name not in d.rig.loads:
+        abort(404, f"no relay {name!r}; relays: {', '.join(d.rig.loads)}")
+    body = _body()
+    on, force = body.get("on"), body.get("force", False)
+    if not isinstance(on, bool) or not isinstance(force, bool):
+        abort(400, 'expected {"on": true|false, "force": true|false}')
+    return _run(lambda: d.rig.switch(name, on, force=force, origin=_origin(body)))

@@ -1,0 +1,99 @@
+"""The rig's loads: a relay, what it feeds, and its timers.
+
+    >>> load = Load("projector", relay, cfg)       # cfg: RelayConfig
+    >>> load.switch(True, now)
+    >>> load.warmup_left(now + 10)                 # 20.0 for a 30 s warm-up
+
+Timers run on the monotonic clock; ``changed_at`` (wall clock) is what is
+written down, so a restarted daemon can carry on a warm-up or cool-down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import RelayConfig
+from .devices.relays import Relay
+
+
+@dataclass
+class Load:
+    name: str
+    relay: Relay
+    cfg: RelayConfig
+    on_since: float | None = None       # monotonic time it was last switched on
+    off_since: float | None = None      # monotonic time it was last switched off
+    changed_at: float | None = None     # wall time of the last change
+
+    @property
+    def is_on(self) -> bool:
+        return self.relay.is_on
+
+    def switch(self, on: bool, now: float, wall: float) -> None:
+        if on:
+            self.relay.on()
+            self.on_since, self.off_since = now, None
+        else:
+            self.relay.off()
+            self.off_since, self.on_since = now, None
+        self.changed_at = wall
+
+    def warmup_left(self, now: float) -> float:
+        if not self.is_on or self.on_since is None:
+            return 0.0
+        return max(0.0, self.cfg.warmup_s - (now - self.on_since))
+
+    def cooldown_left(self, now: float) -> float:
+        if self.is_on or self.off_since is None:
+            return 0.0
+        return max(0.0, self.cfg.cooldown_s - (now - self.off_since))
+
+    def label(self, lang: str) -> str:
+        return self.cfg.label.get(lang) or self.cfg.label.get("en") or self.name
+
+    def snapshot(self, now: float) -> dict:
+        return {
+            "on": self.is_on,
+            "label": dict(self.cfg.label),
+            "power_w": self.cfg.power_w,
+            "warmup_left_s": round(self.warmup_left(now), 1),
+            "cooldown_left_s": round(self.cooldown_left(now), 1),
+            "shed_on_overload": self.cfg.shed_on_overload,
+        }
+
+
+def headroom_problem(load: Load, power_w: float | None, unseen_w: float, rated_w: float,
+                     max_load_pct: float, surge_pct: float) -> dict | None:
+    """Why switching ``load`` on now would hurt the generator, or None if it would not.
+
+    ``unseen_w`` is what loads switched on since the last reading will add.
+    """
+    if power_w is None:
+        return {"reason": "no_reading"}
+    running = power_w + unseen_w + load.cfg.power_w
+    surge = power_w + unseen_w + max(load.cfg.inrush_w, load.cfg.power_w)
+    running_limit = rated_w * max_load_pct / 100
+    surge_limit = rated_w * surge_pct / 100
+    if running > running_limit:
+        return {"need_w": round(load.cfg.power_w), "free_w": round(max(0.0, running_limit - power_w - unseen_w))}
+    if surge > surge_limit:
+        return {"need_w": round(max(load.cfg.inrush_w, load.cfg.power_w)),
+                "free_w": round(max(0.0, surge_limit - power_w - unseen_w))}
+    return None
+
+
+def build_loads(config, pin_factory, on: set[str] | frozenset = frozenset()) -> dict[str, Load]:
+    """A Load per ``[relays.*]``; those in ``on`` are driven on from the first instant.
+
+    Relays being restored after a crash are claimed first, the blower before
+    the rest, so the screen has the shortest possible gap.
+    """
+    names = list(config.relays)
+    restore = sorted((n for n in names if n in on), key=lambda n: n != "blower")
+    made = {}
+    for name in restore + [n for n in names if n not in on]:
+        cfg = config.relays[name]
+        relay = Relay(name, cfg.pin, active_high=cfg.active_high, initial=name in on,
+                      pin_factory=pin_factory)
+        made[name] = Load(name, relay, cfg)
+    return {name: made[name] for name in names}
