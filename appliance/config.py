@@ -359,8 +359,8 @@ def _build(cls, table: dict, section: str | None, problems: list[str], base=None
             defaults = f.default_factory() if f.default_factory is not dataclasses.MISSING else {}
             items = dict(defaults)
             for item, item_table in value.items():
-                base = defaults.get(item)
-                items[item] = _build(item_kind, item_table, f"{name}.{item}", problems, base)
+                items[item] = _build(item_kind, item_table, f"{name}.{item}", problems,
+                                     defaults.get(item))
             values[name] = items
             continue
         if dataclasses.is_dataclass(kind):

@@ -11,4 +11,4 @@ from tests.helpers import BIN, RigProcess, free_port, http, wait_for  # noqa: E4
 def figure(name: str, value: float, unit: str, target: str = "") -> None:
     """One benchmark figure, on one line a person and a script can both read."""
     suffix = f"   (target {target})" if target else ""
-    print(f"{name:<48} {value:10.3f} {unit}{suffix}", flush=True)
+    print(f"{name:<58} {value:10.3f} {unit}{suffix}", flush=True)

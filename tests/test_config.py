@@ -134,3 +134,23 @@ def test_rigctl_config_check_exit_codes(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == (f"{bad}: [generator] rated_power_w: -5 is out of range "
                                       "(100 to 1000000)")
+
+
+def test_relays_merge_onto_their_defaults_and_new_ones_need_a_pin(tmp_path):
+    path = tmp_path / "rig.toml"
+    path.write_text("[generator]\nport = \"/dev/x\"\n[relays.projector]\npin = 5\n"
+                    "[relays.lights]\npin = 6\npower_w = 100\nlabel = { fr = \"Lumière\" }\n")
+    config = load_config(path)
+    assert config.generator.port == "/dev/x"
+    assert config.relays["projector"].pin == 5
+    assert config.relays["projector"].cooldown_s == 90        # the default kept
+    assert config.relays["lights"].label == {"fr": "Lumière"}
+    assert list(config.relays) == ["projector", "blower", "amplifier", "lights"]
+    assert refuse(tmp_path, "[relays.fan]\npower_w = 10\n") == [
+        "[relays.fan] pin: missing (every relay needs its GPIO number)"]
+    assert refuse(tmp_path, "[relays.fan]\npin = 17\n") == [
+        "[relays.fan] pin: GPIO 17 is already used by [relays.projector]"]
+    assert refuse(tmp_path, "[show]\norder = [\"blower\", \"screen\"]\n") == [
+        "[show] order: 'screen' is not a relay (relays: projector, blower, amplifier)"]
+    assert refuse(tmp_path, "[inputs.shutdown]\npin = 3\n") == [
+        "[inputs.shutdown]: unknown input (did you mean 'shutdown_button'?)"]
