@@ -305,6 +305,135 @@ def cmd_relay(client: Client, args) -> int:
     return EXIT_OK
 
 
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def cmd_library(client: Client, args) -> int:
+    reply = client.get("/api/library")
+    if args.json:
+        print(json.dumps(reply["items"], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    table = Table("path", "length", "audio", "subtitles", "status", box=None)
+    for item in reply["items"]:
+        audio = ", ".join(t["lang"] or "?" for t in item["audio"]) or "—"
+        subs = ", ".join(t["lang"] or "?" for t in item["subtitles"]) or "—"
+        status = Text("ok", style="green") if item["ok"] else Text(item["error"], style="red")
+        table.add_row(item["path"], _duration(item["duration_s"]), audio, subs, status)
+    out.print(table)
+    if not reply["items"]:
+        out.print("The library is empty: `rigctl import /media/usb0` copies films from a stick.")
+    return EXIT_OK
+
+
+def cmd_import(client: Client, args) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    path = os.path.abspath(args.path)
+    client.post("/api/library/import", {"path": path})
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=out) as bar:
+        task = bar.add_task("importing", total=None)
+        while True:
+            p = client.get("/api/library/import")
+            bar.update(task, total=p.get("bytes_total") or None, completed=p.get("bytes_done", 0),
+                       description=f"{p.get('files_done', 0)}/{p.get('files_total', '?')} "
+                                   f"{p.get('current') or ''}"[:40])
+            if p["state"] in ("done", "failed"):
+                break
+            time.sleep(0.3)
+    for item in p.get("copied", []):
+        out.print(f"copied   {item['file']} → {item['path']} (checksum verified)", markup=False)
+    for item in p.get("skipped", []):
+        out.print(f"skipped  {item['file']} (already in the library as {item['same_as']})", markup=False)
+    for item in p.get("failed", []):
+        err.print(f"FAILED   {item['file']}: {item['reason']}", markup=False)
+    if p["state"] == "failed":
+        err.print(f"rigctl: import failed: {p.get('error')}", markup=False)
+        return EXIT_FAILED
+    return EXIT_FAILED if p.get("failed") else EXIT_OK
+
+
+def _item_line(n: int, item: dict) -> str:
+    if item["kind"] == "card":
+        return f"{n:>2}. [card] {item['text']} ({item['seconds']:.0f} s)"
+    langs = f"audio {item.get('audio') or 'default'}, subtitles {item.get('sub') or 'default'}"
+    return f"{n:>2}. {item['path']}  ({langs})"
+
+
+def cmd_programme(client: Client, args) -> int:
+    items = client.get("/api/programme")["items"]
+    if args.action == "show":
+        for n, item in enumerate(items, start=1):
+            out.print(_item_line(n, item), markup=False)
+        if not items:
+            out.print("The programme is empty.")
+        return EXIT_OK
+    if args.action == "clear":
+        items = []
+    else:
+        new = []
+        if args.card:
+            new.append({"kind": "card", "text": args.card, "seconds": args.seconds})
+        for f in args.files:
+            new.append({"path": _library_path(client, f), "audio": args.audio, "sub": args.sub})
+        if not new:
+            err.print("rigctl: name a film (or --card TEXT) to put in the programme")
+            return EXIT_USAGE
+        items = new if args.action == "set" else items + new
+    saved = client.request("PUT", "/api/programme", {"items": items})["items"]
+    for n, item in enumerate(saved, start=1):
+        out.print(_item_line(n, item), markup=False)
+    return EXIT_OK
+
+
+def _library_path(client: Client, name: str) -> str:
+    if "/" in name:
+        return name
+    for item in client.get("/api/library")["items"]:
+        if item["name"] == name:
+            return item["path"]
+    raise Refused(404, "not_found", f"no film or extract named {name!r} in the library")
+
+
+def _player_line(s: dict) -> str:
+    p = s["player"]
+    if not p.get("file"):
+        return f"{s['state']}: nothing playing"
+    state = "paused" if p["paused"] else "playing"
+    where = f"{_duration(p['position_s'])} / {_duration(p['duration_s'])}"
+    item = ""
+    if p.get("programme_index") is not None:
+        item = f" (item {p['programme_index'] + 1}/{p['programme_length']})"
+    return (f"{state} {p.get('title') or p['file']}{item}  {where}  audio {p['audio_lang'] or '—'}"
+            f", subtitles {p.get('sub_lang') or 'off'}, volume {p.get('volume')}")
+
+
+def cmd_play(client: Client, args) -> int:
+    body = {"index": args.from_item - 1}
+    if args.file:
+        body = {"path": args.file, "audio": args.audio, "sub": args.sub}
+    s = client.post("/api/player/play", body)
+    out.print(_player_line(s), markup=False)
+    return EXIT_OK
+
+
+def cmd_player(client: Client, args) -> int:
+    body = {}
+    if args.command == "seek":
+        text = args.seconds
+        body = {"seconds": float(text), "relative": text.startswith(("+", "-"))}
+    elif args.command == "volume":
+        body = {"volume": args.level}
+    elif args.command in ("audio", "sub"):
+        body = {"lang": None if args.lang == "off" else args.lang}
+    s = client.post(f"/api/player/{args.command}", body)
+    out.print(_player_line(s), markup=False)
+    return EXIT_OK
+
+
 def cmd_config_check(args) -> int:
     from .config import ConfigError, load_config
     try:
@@ -377,6 +506,48 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("state", choices=["on", "off"])
     s.add_argument("--force", action="store_true", help="override the interlocks (logged)")
     s.set_defaults(func=cmd_relay)
+
+    s = sub.add_parser("library", help="films and extracts, with their languages")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_library)
+
+    s = sub.add_parser("import", help="copy films from a USB stick into the library")
+    s.add_argument("path", help="the stick's mount point (or one file)")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("programme", help="the evening's programme")
+    s.add_argument("action", choices=["show", "set", "add", "clear"])
+    s.add_argument("files", nargs="*", help="films or extracts (name or films/NAME)")
+    s.add_argument("--audio", help="audio language code for these files (bam, fra, ful…)")
+    s.add_argument("--sub", help="subtitle language code, or none")
+    s.add_argument("--card", help="a title card with this text")
+    s.add_argument("--seconds", type=float, default=5.0, help="how long the card shows")
+    s.set_defaults(func=cmd_programme)
+
+    s = sub.add_parser("play", help="play a file, or the programme")
+    s.add_argument("file", nargs="?", help="a film or extract; none plays the programme")
+    s.add_argument("--audio", help="audio language code (bam, fra, ful…)")
+    s.add_argument("--sub", help="subtitle language code, or none")
+    s.add_argument("--from", dest="from_item", type=int, default=1,
+                   help="programme item to start from (default 1)")
+    s.set_defaults(func=cmd_play)
+
+    for name, what in (("pause", "pause the film"), ("resume", "carry on"),
+                       ("stop", "stop playing"), ("next", "next programme item")):
+        s = sub.add_parser(name, help=what)
+        s.set_defaults(func=cmd_player)
+    s = sub.add_parser("seek", help="go to SECONDS, or move by +S / -S")
+    s.add_argument("seconds")
+    s.set_defaults(func=cmd_player)
+    s = sub.add_parser("volume", help="set the volume (0-100, capped by [player] volume_max)")
+    s.add_argument("level", type=int)
+    s.set_defaults(func=cmd_player)
+    s = sub.add_parser("audio", help="switch the film's audio language while it plays")
+    s.add_argument("lang")
+    s.set_defaults(func=cmd_player)
+    s = sub.add_parser("sub", help="switch subtitles (a language code, or off)")
+    s.add_argument("lang")
+    s.set_defaults(func=cmd_player)
 
     s = sub.add_parser("sim", help="the simulated generator's scenario")
     s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc")

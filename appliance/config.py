@@ -200,6 +200,24 @@ class ShowConfig:
 
 
 @dataclass
+class PlayerConfig:
+    """mpv on the projector's output."""
+
+    vo: str = _opt("gpu", doc='mpv video output; "null" where there is no screen')
+    gpu_context: str = _opt("auto", doc='"drm" to drive the projector without a desktop')
+    drm_connector: str = _opt("HDMI-A-1", doc="the projector's output")
+    fullscreen: bool = _opt(True)
+    ao: str = _opt("auto", doc='mpv audio output: auto, pulse, alsa, pipewire or null')
+    audio_device: str = _opt("auto", doc='mpv audio device, e.g. "alsa/hdmi:CARD=vc4hdmi0"')
+    hwdec: str = _opt("auto-safe")
+    volume: int = _opt(80, min=0, max=100, doc="volume at start")
+    volume_max: int = _opt(100, min=10, max=130, doc="the volume never goes above this")
+    audio_languages: list[str] = _opt(["bam", "fra"], doc="audio tracks tried in this order")
+    subtitle_languages: list[str] = _opt(["fra"], doc="subtitle tracks tried in this order")
+    idle_black: bool = _opt(True, doc="a black picture on the projector when nothing plays")
+
+
+@dataclass
 class DaemonConfig:
     log_level: str = _opt("info", choices=("debug", "info", "warning", "error"))
 
@@ -216,6 +234,7 @@ class Config:
         default_factory=lambda: {name: make() for name, make in DEFAULT_RELAYS.items()})
     inputs: dict[str, InputConfig] = field(default_factory=dict)
     show: ShowConfig = field(default_factory=ShowConfig)
+    player: PlayerConfig = field(default_factory=PlayerConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     #: where it came from, for messages ("built-in simulated rig" or a path)
     source: str = field(default="defaults", metadata={"internal": True})
@@ -308,6 +327,11 @@ def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
     config = Config(source="built-in simulated rig")
     config.sim.enabled = True
     config.gpio.pin_factory = "mock"
+    # A real window where there is a display; no picture and no sound in CI.
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    config.player.vo = "gpu" if has_display else "null"
+    config.player.fullscreen = False
+    config.player.ao = "null" if not has_display else "auto"
     # Shorter waits than a real screen and lamp need, so a demo evening moves.
     config.show.inflate_s = 20.0
     config.relays["projector"].warmup_s = 15.0

@@ -33,7 +33,11 @@ from .devices.profiles import PROFILES
 from .devices.relays import Input
 from .events import EventBus
 from .i18n import Catalog
+from .devices.player import Player
+from .importer import Importer
+from .library import Library
 from .loads import build_loads
+from .programme import ProgrammeRunner
 from .rig import Rig
 from .sdnotify import Notifier
 from .store import Store, StoreError
@@ -82,6 +86,10 @@ class Daemon:
         self.rig = Rig(config, self.store, self.events, self.clock, loads, meter=self.meter,
                        recovered=saved)
         self.inputs = self._make_inputs()
+        self.library = Library(data_dir / "media", self.store)
+        self.library.clean_partials()
+        self.importer = Importer(self.library, self.events)
+        self.programme = self._make_programme(saved)
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
         from .web import create_app
         self.app = create_app(self)
@@ -99,6 +107,33 @@ class Daemon:
             return []
         return [Load(l.name, l.cfg.power_w, l.cfg.inrush_w, l.on_since)
                 for l in rig.loads.values() if l.is_on]
+
+    def _sample_media(self) -> None:
+        """A simulated rig with an empty library gets a sample film to play."""
+        films = self.library.root / "films"
+        if any(p.suffix in (".mkv", ".mp4") for p in films.iterdir()):
+            return
+        from .sim.media import make_film
+        try:
+            make_film(films / "sample-dialogue.mkv", seconds=90,
+                      audio=[("bam", 330), ("fra", 440), ("ful", 550)], subtitles="fra")
+            self.library.scan()
+        except Exception as exc:
+            log.warning("could not make the sample film: %s", exc)
+
+    def _make_programme(self, saved: dict | None):
+        try:
+            player = Player(self.config.player)
+        except Exception as exc:       # no libmpv, no display: the rest of the rig still runs
+            log.error("the player cannot start: %s", exc)
+            self.events.emit("player.unavailable", "alarm", "player", detail=str(exc))
+            return None
+        runner = ProgrammeRunner(player, self.library, self.store, self.events, self.clock,
+                                 self.config.player)
+        self.rig.attach_programme(runner)
+        if saved and saved["state"] == "screening":
+            runner.resume_saved(self.config.show.resume_window_s)
+        return runner
 
     def _make_inputs(self) -> dict[str, Input]:
         inputs = {}
@@ -146,8 +181,11 @@ class Daemon:
     def start(self) -> None:
         if self.sim is not None:
             self.sim.start()
+            threading.Thread(target=self._sample_media, name="sample-media", daemon=True).start()
         self._start_web()
         self.poller.start()
+        # Probe new films now rather than when the crew first opens the library.
+        threading.Thread(target=self.library.scan, name="library-scan", daemon=True).start()
         self._wait_for_api()
         self.events.emit("daemon.started", "info", "daemon", version=__version__,
                          config=self.config.source)
@@ -259,6 +297,8 @@ class Daemon:
         self.poller.stop()
         if self._server is not None:
             self._server.close()
+        if self.programme is not None:
+            self.programme.player.close()
         if self.sim is not None:
             self.sim.stop()
         self.store.close()

@@ -30,7 +30,7 @@ class EventBus:
         self._subscribers: list[queue.Queue] = []
         self._lock = threading.Lock()
 
-    def emit(self, code: str, level: str = "info", source: str = "rig", **data) -> dict:
+    def emit(self, code: str, level: str = "info", source: str = "rig", /, **data) -> dict:
         if level not in LEVELS:
             raise ValueError(f"unknown event level {level!r}")
         ts = self.clock.time()

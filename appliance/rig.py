@@ -92,6 +92,7 @@ class Rig:
         #: devices the show stops at the end of the evening (set when they exist)
         self.player = None
         self.recorder = None
+        self.programme = None
         if recovered:
             self._recover(recovered)
 
@@ -197,6 +198,35 @@ class Rig:
                                  origin=origin, overridden=problem.code)
             self._switch(load, on, origin)
 
+    # --- the programme ----------------------------------------------------------
+
+    def attach_programme(self, runner) -> None:
+        """The player's programme runner: the show stops it, it moves the show on."""
+        self.programme = runner
+        self.player = runner
+        runner.on_started = lambda: self._programme_started()
+        runner.on_finished = lambda: self._programme_finished()
+
+    def play(self, items: list[dict], index: int = 0, origin: str = "api") -> None:
+        """Play ``items`` from ``index``: a show must be ready (or under way)."""
+        with self._lock:
+            if self.programme is None:
+                raise Refused("no_player")
+            if self.state not in ("ready", "screening", "debate"):
+                raise Refused("not_ready", state=self.state)
+        self.programme.play(items, index)
+
+    def _programme_started(self) -> None:
+        with self._lock:
+            if self.state in ("ready", "debate"):
+                self._set_state("screening", origin="player")
+
+    def _programme_finished(self) -> None:
+        # The film is over: the debate may begin. Recording is proposed, not started.
+        with self._lock:
+            if self.state == "screening":
+                self._set_state("debate", origin="player")
+
     # --- interlocks -------------------------------------------------------------
 
     def _require_generator(self) -> None:
@@ -246,6 +276,8 @@ class Rig:
             elif self.state == "closing":
                 self._tick_closing(now)
             self._tick_shedding(now)
+        if self.programme is not None:
+            self.programme.tick()
 
     def busy(self) -> bool:
         """True while something needs ticking soon (a sequence, a shed)."""
@@ -436,11 +468,21 @@ class Rig:
             "relays": relays,
             "relay_details": details,
             "show": self.show_status(),
-            "player": {"file": None, "position_s": None, "duration_s": None,
-                       "paused": False, "audio_lang": None},
+            "player": self.player_status(),
             "recording": {"active": False, "session": None, "elapsed_s": 0, "marks": 0},
             "disk": self.disk_status(),
         }
+
+    def player_status(self) -> dict:
+        if self.programme is None:
+            return {"file": None, "position_s": None, "duration_s": None, "paused": False,
+                    "audio_lang": None, "sub_lang": None, "programme_index": None}
+        try:
+            return self.programme.snapshot()
+        except Exception as exc:       # a player in trouble must not hide the rest
+            return {"file": None, "position_s": None, "duration_s": None, "paused": False,
+                    "audio_lang": None, "sub_lang": None, "programme_index": None,
+                    "error": str(exc)}
 
     def disk_status(self) -> dict:
         try:

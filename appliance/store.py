@@ -47,6 +47,14 @@ MIGRATIONS = [
     CREATE INDEX events_ts ON events (ts);
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL);
     """,
+    # 2: the media library's probe cache
+    """
+    CREATE TABLE media (
+        path TEXT PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL, duration_s REAL, tracks TEXT NOT NULL DEFAULT '[]',
+        error TEXT, sha256 TEXT, meta TEXT NOT NULL DEFAULT '{}', probed_at REAL NOT NULL);
+    CREATE INDEX media_sha ON media (sha256);
+    """,
 ]
 
 

@@ -36,3 +36,21 @@ def rig_process(tmp_path):
     yield make
     for rig in made:
         rig.stop()
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    """Small films made with ffmpeg at test time (never committed)."""
+    from appliance.sim.media import make_film
+    d = tmp_path_factory.mktemp("media")
+    made = {
+        "film": make_film(d / "film.mkv", seconds=6, audio=[("bam", 440), ("fra", 880)],
+                          subtitles="fra"),
+        "long": make_film(d / "long.mkv", seconds=30, audio=[("bam", 440), ("fra", 880)],
+                          subtitles="fra"),
+        "extract": make_film(d / "extract.mkv", seconds=2, audio=[("fra", 660)], subtitles=None),
+    }
+    broken = d / "broken.mkv"
+    broken.write_bytes(b"\x1aE\xdf\xa3" + b"not a film " * 500)
+    made["broken"] = broken
+    return made

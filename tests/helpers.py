@@ -138,6 +138,9 @@ class RigProcess:
     def post(self, path: str, body=None):
         return http("POST", self.url + path, body if body is not None else {})
 
+    def request_put(self, path: str, body):
+        return http("PUT", self.url + path, body)
+
     def status(self) -> dict:
         return self.get("/api/status")[1]
 

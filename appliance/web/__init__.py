@@ -11,6 +11,8 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .api import api
+from .programme import programme
+from .show import show
 from .ui import ui
 
 #: requests larger than this are refused before they are read
@@ -24,6 +26,8 @@ def create_app(daemon) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["rig"] = daemon
     app.register_blueprint(api, url_prefix="/api")
+    app.register_blueprint(show, url_prefix="/api")
+    app.register_blueprint(programme, url_prefix="/api")
     app.register_blueprint(ui)
 
     @app.errorhandler(HTTPException)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 
-from ..rig import Refused
+from .common import daemon, int_arg, lang
 
 api = Blueprint("api", __name__)
 
@@ -33,47 +33,21 @@ def parse_since(text: str, now: float) -> float:
     return when.timestamp()
 
 
-def _daemon():
-    return current_app.extensions["rig"]
-
-
-def _lang() -> str:
-    d = _daemon()
-    asked = request.args.get("lang")
-    if asked:
-        return asked
-    best = request.accept_languages.best_match(list(d.catalog.languages))
-    return best or d.config.web.language
-
-
-def _int_arg(name: str, default: int, low: int = 0, high: int = 1_000_000) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        abort(400, f"{name}: expected a whole number, got {raw!r}")
-    if not low <= value <= high:
-        abort(400, f"{name}: {value} is out of range ({low} to {high})")
-    return value
-
-
 @api.get("/status")
 def status():
-    return jsonify(_daemon().status())
+    return jsonify(daemon().status())
 
 
 @api.get("/generator/history")
 def generator_history():
-    d = _daemon()
+    d = daemon()
     now = d.clock.time()
     try:
         since = parse_since(request.args.get("since", "1h"), now)
         until = parse_since(request.args["until"], now) if "until" in request.args else None
     except ValueError as exc:
         abort(400, str(exc))
-    limit = _int_arg("limit", 100_000, 1, 1_000_000)
+    limit = int_arg("limit", 100_000, 1, 1_000_000)
     rows = d.store.history(since, until, limit)
     return jsonify(since=since, until=until, rated_power_w=d.config.generator.rated_power_w,
                    samples=rows)
@@ -81,24 +55,24 @@ def generator_history():
 
 @api.get("/events")
 def events():
-    d = _daemon()
-    lang = _lang()
+    d = daemon()
+    language = lang()
     since_ts = None
     if "since" in request.args:
         try:
             since_ts = parse_since(request.args["since"], d.clock.time())
         except ValueError as exc:
             abort(400, str(exc))
-    rows = d.store.events(since_id=_int_arg("since_id", 0), since_ts=since_ts,
-                          limit=_int_arg("limit", 200, 1, 10_000))
+    rows = d.store.events(since_id=int_arg("since_id", 0), since_ts=since_ts,
+                          limit=int_arg("limit", 200, 1, 10_000))
     for row in rows:
-        row["message"] = d.message(f"event.{row['code']}", row["data"], lang)
-    return jsonify(lang=lang, events=rows)
+        row["message"] = d.message(f"event.{row['code']}", row["data"], language)
+    return jsonify(lang=language, events=rows)
 
 
 @api.get("/sim")
 def sim_info():
-    sim = _daemon().sim
+    sim = daemon().sim
     if sim is None:
         abort(404, "this rig is not simulated")
     from ..sim import SCENARIOS
@@ -107,7 +81,7 @@ def sim_info():
 
 @api.post("/sim/scenario")
 def sim_scenario():
-    d = _daemon()
+    d = daemon()
     if d.sim is None:
         abort(404, "this rig is not simulated")
     body = request.get_json(silent=True)
@@ -120,64 +94,3 @@ def sim_scenario():
     return jsonify(scenario=d.sim.scenario)
 
 
-# --- the show and the relays ---------------------------------------------------------
-
-def _origin(body: dict | None) -> str:
-    origin = request.headers.get("X-Rig-Origin") or (body or {}).get("origin") or "api"
-    return str(origin)[:16]
-
-
-def _body() -> dict:
-    if not request.content_length:
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, "expected a JSON object as the request body")
-    return body
-
-
-def refused(exc: Refused):
-    d = _daemon()
-    message = d.message(f"refusal.{exc.code}", exc.data, _lang())
-    return jsonify(error=exc.code, message=message, data=exc.data), 409
-
-
-def _run(action):
-    try:
-        action()
-    except Refused as exc:
-        return refused(exc)
-    _daemon().wake()
-    return jsonify(_daemon().status())
-
-
-@api.post("/show/start")
-def show_start():
-    body = _body()
-    return _run(lambda: _daemon().rig.show_start(origin=_origin(body)))
-
-
-@api.post("/show/stop")
-def show_stop():
-    body = _body()
-    return _run(lambda: _daemon().rig.show_stop(origin=_origin(body)))
-
-
-@api.post("/show/<phase>")
-def show_phase(phase: str):
-    if phase not in ("ready", "screening", "debate"):
-        abort(404, f"no show action {phase!r}: start, stop, ready, screening or debate")
-    body = _body()
-    return _run(lambda: _daemon().rig.set_phase(phase, origin=_origin(body)))
-
-
-@api.post("/relays/<name>")
-def relay(name: str):
-    d = _daemon()
-    if name not in d.rig.loads:
-        abort(404, f"no relay {name!r}; relays: {', '.join(d.rig.loads)}")
-    body = _body()
-    on, force = body.get("on"), body.get("force", False)
-    if not isinstance(on, bool) or not isinstance(force, bool):
-        abort(400, 'expected {"on": true|false, "force": true|false}')
-    return _run(lambda: d.rig.switch(name, on, force=force, origin=_origin(body)))

@@ -1,0 +1,64 @@
+"""Helpers every API blueprint uses: the daemon, the language, bodies, refusals."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, jsonify, request
+
+from ..rig import Refused
+
+
+def daemon():
+    return current_app.extensions["rig"]
+
+
+def lang() -> str:
+    d = daemon()
+    asked = request.args.get("lang")
+    if asked:
+        return asked
+    best = request.accept_languages.best_match(list(d.catalog.languages))
+    return best or d.config.web.language
+
+
+def int_arg(name: str, default: int, low: int = 0, high: int = 1_000_000) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, f"{name}: expected a whole number, got {raw!r}")
+    if not low <= value <= high:
+        abort(400, f"{name}: {value} is out of range ({low} to {high})")
+    return value
+
+
+def origin(body: dict | None) -> str:
+    who = request.headers.get("X-Rig-Origin") or (body or {}).get("origin") or "api"
+    return str(who)[:16]
+
+
+def body() -> dict:
+    if not request.content_length:
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "expected a JSON object as the request body")
+    return data
+
+
+def refusal(code: str, data: dict | None = None, status: int = 409):
+    d = daemon()
+    data = data or {}
+    message = d.message(f"refusal.{code}", data, lang())
+    return jsonify(error=code, message=message, data=data), status
+
+
+def run(action):
+    """Do ``action``; a Refused becomes a 409 with its message; else the new status."""
+    try:
+        action()
+    except Refused as exc:
+        return refusal(exc.code, exc.data)
+    daemon().wake()
+    return jsonify(daemon().status())

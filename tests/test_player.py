@@ -1,0 +1,160 @@
+"""The player on the real libmpv (null video and audio outputs) and the programme runner."""
+
+import threading
+import time
+
+import pytest
+
+from appliance.clock import SystemClock
+from appliance.config import PlayerConfig
+from appliance.devices.player import Player, PlayerError
+from appliance.events import EventBus
+from appliance.library import Library
+from appliance.programme import ProgrammeRunner, check_items
+from appliance.store import Store
+
+from .helpers import wait_for
+
+
+@pytest.fixture
+def player():
+    p = Player(PlayerConfig(vo="null", ao="null"))
+    yield p
+    p.close()
+
+
+def playing(player, at_least=0.0):
+    s = player.snapshot()
+    return s["position_s"] is not None and s["position_s"] >= at_least and s
+
+
+def test_audio_language_is_chosen_by_code_and_switched_while_playing(player, media):
+    player.play(str(media["film"]), audio=["fra", "bam"], sub=["fra"])
+    s = wait_for(lambda: playing(player), what="playback")
+    assert s["audio_lang"] == "fra" and s["sub_lang"] == "fra" and s["duration_s"] == pytest.approx(6, abs=0.2)
+    assert player.select_audio(["bam"]) == "bam"
+    wait_for(lambda: player.snapshot()["audio_lang"] == "bam", what="audio switched")
+    player.select_sub([])
+    wait_for(lambda: player.snapshot()["sub_lang"] is None, what="subtitles off")
+
+
+def test_fallback_order_when_the_first_language_is_missing(player, media):
+    player.play(str(media["extract"]), audio=["bam", "fra"], sub=["fra"])
+    s = wait_for(lambda: playing(player), what="playback")
+    assert s["audio_lang"] == "fra" and s["sub_lang"] is None
+    with pytest.raises(PlayerError, match="no audio track in tmh"):
+        player.select_audio(["tmh"])
+
+
+def test_seek_and_pause_hold_the_position(media):
+    player = Player(PlayerConfig(vo="null", ao="null"), speed=10)   # 10 s of film a second
+    try:
+        player.play(str(media["long"]))
+        wait_for(lambda: playing(player), what="playback")
+        player.pause()
+        player.seek(12.5)
+        s = wait_for(lambda: (s := player.snapshot())["position_s"] == pytest.approx(12.5, abs=0.1) and s,
+                     what="seek")
+        assert s["paused"]
+        time.sleep(0.3)               # at speed 10 that would be 3 s of film if it ran
+        assert player.snapshot()["position_s"] == pytest.approx(12.5, abs=0.1)
+        player.resume()
+        wait_for(lambda: playing(player, 14.0), what="playing on")
+    finally:
+        player.close()
+
+
+def test_volume_is_capped(player):
+    assert player.set_volume(250) == 100
+    assert player.set_volume(-4) == 0
+
+
+def test_a_dead_mpv_core_is_replaced(player, media):
+    player._mpv.command("quit")          # the core shuts down as if it had crashed
+    wait_for(lambda: player._mpv.core_shutdown, what="core down")
+    player.play(str(media["film"]))
+    wait_for(lambda: playing(player), what="playback on a new core")
+
+
+class Runner:
+    def __init__(self, tmp_path, media, speed=10):
+        self.clock = SystemClock()
+        self.store = Store(tmp_path / "rig.sqlite3")
+        self.events = EventBus(self.store, self.clock)
+        self.library = Library(tmp_path / "media", self.store)
+        for name in ("film", "extract", "broken"):
+            folder = "extracts" if name == "extract" else "films"
+            (tmp_path / "media" / folder / media[name].name).write_bytes(media[name].read_bytes())
+        self.player = Player(PlayerConfig(vo="null", ao="null"), speed=speed)
+        self.finished = threading.Event()
+        self.runner = ProgrammeRunner(self.player, self.library, self.store, self.events,
+                                      self.clock, PlayerConfig(), on_finished=self.finished.set)
+
+    def codes(self):
+        return [e["code"] for e in self.store.events(limit=1000)]
+
+    def close(self):
+        self.player.close()
+        self.store.close()
+
+
+@pytest.fixture
+def runner(tmp_path, media):
+    r = Runner(tmp_path, media)
+    yield r
+    r.close()
+
+
+def test_programme_plays_every_item_then_signals_its_end(runner):
+    items = check_items([{"path": "films/film.mkv", "audio": "fra"},
+                         {"kind": "card", "text": "Débat de Ségou", "seconds": 2},
+                         {"path": "extracts/extract.mkv"}], runner.library)
+    runner.runner.play(items)
+    assert runner.finished.wait(10), "the programme did not end"
+    items_played = [e["data"] for e in runner.store.events(limit=100) if e["code"] == "programme.item"]
+    assert [(d["index"], d["title"]) for d in items_played] == [
+        (1, "film"), (2, "Débat de Ségou"), (3, "extract")]
+    assert runner.codes()[-1] == "programme.ended"
+    assert runner.player.snapshot()["file"] is None
+
+
+def test_a_broken_file_is_refused_with_its_reason(runner):
+    with pytest.raises(ValueError, match="broken.mkv cannot be played: not a readable video"):
+        check_items([{"path": "films/broken.mkv"}], runner.library)
+    with pytest.raises(ValueError, match="not a file of the library"):
+        check_items([{"path": "../rig.sqlite3"}], runner.library)
+
+
+def test_a_file_that_fails_mid_play_is_an_event(runner):
+    items = check_items([{"path": "films/film.mkv"}], runner.library)
+    film = runner.library.root / "films" / "film.mkv"
+    film.write_bytes(b"\x1aE\xdf\xa3" + b"\x00" * 2000)      # damaged after it was probed
+    runner.runner.play(items)
+    wait_for(lambda: "player.error" in runner.codes(), what="the error event")
+    error = [e for e in runner.store.events() if e["code"] == "player.error"][-1]
+    assert error["level"] == "alarm" and error["data"]["title"] == "film"
+    assert not runner.finished.is_set()
+    assert runner.runner.index is None
+
+
+def test_position_is_saved_while_playing(tmp_path, media):
+    runner = Runner(tmp_path, media, speed=1)
+    try:
+        _saved_while_playing(runner)
+    finally:
+        runner.close()
+
+
+def _saved_while_playing(runner):
+    items = check_items([{"path": "films/film.mkv", "audio": "bam"}], runner.library)
+    runner.runner.play(items)
+    assert runner.store.get("player.resume")["audio_lang"] == "bam"     # from the first instant
+
+    def saved_past(seconds):
+        runner.runner.tick()          # the daemon ticks at least once a second
+        saved = runner.store.get("player.resume")
+        return saved["position_s"] >= seconds and saved
+    t0 = time.monotonic()
+    saved = wait_for(lambda: saved_past(2.0), timeout=5, interval=0.1, what="a saved position")
+    assert time.monotonic() - t0 < 2.0 + 2.0       # never more than 2 s behind
+    assert saved["index"] == 0 and saved["audio_lang"] == "bam" and saved["sub_lang"] == "fra"
