@@ -434,6 +434,71 @@ def cmd_player(client: Client, args) -> int:
     return EXIT_OK
 
 
+def _recording_line(s: dict) -> str:
+    r = s["recording"]
+    level = r.get("level") or {}
+    if not r.get("active"):
+        state = "interrupted (power): `rigctl record start` goes on" if r.get("interrupted") else "not recording"
+        return f"{state}; microphone {level.get('peak_dbfs')} dBFS peak"
+    return (f"recording {r['session']}  {_duration(r['elapsed_s'])}  {r['marks']} marks  "
+            f"level {level.get('peak_dbfs')} dBFS peak / {level.get('rms_dbfs')} RMS  "
+            f"{s['disk']['record_minutes_left']} min left on disk")
+
+
+def cmd_record(client: Client, args) -> int:
+    body = {}
+    if args.action == "start" and args.place:
+        body["place"] = {"village": args.place}
+        for key in ("commune", "cercle", "region"):
+            if getattr(args, key):
+                body["place"][key] = getattr(args, key)
+    s = client.post(f"/api/recording/{args.action}", body)
+    out.print(_recording_line(s), markup=False)
+    if args.action == "stop":
+        recordings = client.get("/api/recordings")["recordings"]
+        if recordings:
+            last = max(recordings, key=lambda r: r.get("ended_at") or 0)
+            where = f"{last['file']}" if last.get("final") else "not finalized (see rigctl events)"
+            out.print(f"{last['id']}: {_duration(last.get('duration_s'))}, {len(last['marks'])} marks, "
+                      f"{where}", markup=False)
+    return EXIT_OK
+
+
+def cmd_mark(client: Client, args) -> int:
+    s = client.post("/api/recording/mark", {"note": " ".join(args.note)})
+    marks = s["recording"].get("mark_list") or []
+    if marks:
+        m = marks[-1]
+        out.print(f"mark {m['n']} at {_duration(m['t_s'])}" + (f": {m['note']}" if m["note"] else ""),
+                  markup=False)
+    return EXIT_OK
+
+
+def cmd_recordings(client: Client, args) -> int:
+    table = Table("recording", "place", "length", "marks", "extracts", "state", box=None)
+    for r in client.get("/api/recordings")["recordings"]:
+        place = ", ".join(v for v in r["place"].values()) or "—"
+        state = "final" if r["final"] else "in progress"
+        if r.get("recovered"):
+            state += " (recovered)"
+        table.add_row(r["id"], place, _duration(r.get("duration_s")), str(len(r["marks"])),
+                      str(len(r.get("extracts", []))), state)
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_extract(client: Client, args) -> int:
+    body = {"session": args.session}
+    if args.mark is not None:
+        body["mark"] = args.mark
+    if args.start is not None:
+        body["from"], body["to"] = args.start, args.end
+    reply = client.post("/api/extracts", body)
+    item = reply["extract"]
+    out.print(f"{item['path']}  {_duration(item['duration_s'])}  {item['title']}", markup=False)
+    return EXIT_OK
+
+
 def cmd_config_check(args) -> int:
     from .config import ConfigError, load_config
     try:
@@ -548,6 +613,28 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sub", help="switch subtitles (a language code, or off)")
     s.add_argument("lang")
     s.set_defaults(func=cmd_player)
+
+    s = sub.add_parser("record", help="record the debate (camera and microphone)")
+    s.add_argument("action", choices=["start", "stop"])
+    s.add_argument("--place", help="village where the debate is filmed")
+    s.add_argument("--commune")
+    s.add_argument("--cercle")
+    s.add_argument("--region")
+    s.set_defaults(func=cmd_record)
+
+    s = sub.add_parser("mark", help="mark this moment of the debate (with an optional note)")
+    s.add_argument("note", nargs="*")
+    s.set_defaults(func=cmd_mark)
+
+    s = sub.add_parser("recordings", help="debate recordings on this rig")
+    s.set_defaults(func=cmd_recordings)
+
+    s = sub.add_parser("extract", help="cut an extract of a debate for the next villages")
+    s.add_argument("session", help="the recording (see rigctl recordings)")
+    s.add_argument("--mark", type=int, help="around this mark (default 10 s before to 50 s after)")
+    s.add_argument("--from", dest="start", type=float, help="from this second...")
+    s.add_argument("--to", dest="end", type=float, help="...to this one")
+    s.set_defaults(func=cmd_extract)
 
     s = sub.add_parser("sim", help="the simulated generator's scenario")
     s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc")

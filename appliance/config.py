@@ -132,6 +132,7 @@ class SimConfig:
     scenario: str = _opt("steady", choices=tuple(SCENARIOS))
     base_load_w: float = _opt(60.0, min=0.0, max=100_000.0, doc="load that is always there")
     seed: int = _opt(0, min=0, doc="random seed of the simulated values; 0 picks one")
+    sample_film: bool = _opt(False, doc="make a sample film when the library is empty")
 
 
 PIN_FACTORIES = ("lgpio", "rpigpio", "pigpio", "native", "mock")
@@ -218,6 +219,37 @@ class PlayerConfig:
 
 
 @dataclass
+class CameraConfig:
+    backend: str = _opt("picamera2", choices=("picamera2", "v4l2", "testsrc"),
+                        doc="picamera2: the Pi's CSI camera; v4l2: a USB webcam or HDMI capture")
+    device: str = _opt("/dev/video0", doc="the v4l2 device")
+    width: int = _opt(1280, min=160, max=3840)
+    height: int = _opt(720, min=120, max=2160)
+    fps: int = _opt(25, min=5, max=60)
+    encoder: str = _opt("libx264", choices=("libx264", "h264_v4l2m2m"),
+                        doc="H.264 encoder for v4l2/testsrc (h264_v4l2m2m: a Pi 4's hardware)")
+    bitrate_kbps: int = _opt(2500, min=200, max=20000)
+
+
+@dataclass
+class MicrophoneConfig:
+    backend: str = _opt("sounddevice", choices=("sounddevice", "tone"),
+                        doc="tone: a generated tone, for the simulated rig")
+    device: str = _opt("", doc="input device name or index; empty for the default")
+    samplerate: int = _opt(48000, choices=(16000, 22050, 32000, 44100, 48000))
+    channels: int = _opt(1, min=1, max=2)
+
+
+@dataclass
+class RecordingConfig:
+    segment_s: float = _opt(2.0, min=1.0, max=60.0, doc="a power cut loses at most about this much")
+    audio_bitrate_kbps: int = _opt(96, min=32, max=320)
+    min_free_mb: int = _opt(500, min=10, max=100_000, doc="recording stops before the disk is this full")
+    extract_before_s: float = _opt(10.0, min=0.0, max=600.0, doc="an extract starts this long before its mark")
+    extract_after_s: float = _opt(50.0, min=1.0, max=3600.0, doc="...and ends this long after it")
+
+
+@dataclass
 class DaemonConfig:
     log_level: str = _opt("info", choices=("debug", "info", "warning", "error"))
 
@@ -235,6 +267,9 @@ class Config:
     inputs: dict[str, InputConfig] = field(default_factory=dict)
     show: ShowConfig = field(default_factory=ShowConfig)
     player: PlayerConfig = field(default_factory=PlayerConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    microphone: MicrophoneConfig = field(default_factory=MicrophoneConfig)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     #: where it came from, for messages ("built-in simulated rig" or a path)
     source: str = field(default="defaults", metadata={"internal": True})
@@ -326,12 +361,16 @@ def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
     """The rig `rigd` runs with no config file: everything simulated, data in ./var."""
     config = Config(source="built-in simulated rig")
     config.sim.enabled = True
+    config.sim.sample_film = True
     config.gpio.pin_factory = "mock"
     # A real window where there is a display; no picture and no sound in CI.
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     config.player.vo = "gpu" if has_display else "null"
     config.player.fullscreen = False
     config.player.ao = "null" if not has_display else "auto"
+    config.camera.backend = "testsrc"
+    config.microphone.backend = "tone"
+    config.recording.min_free_mb = 200
     # Shorter waits than a real screen and lamp need, so a demo evening moves.
     config.show.inflate_s = 20.0
     config.relays["projector"].warmup_s = 15.0

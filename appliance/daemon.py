@@ -33,11 +33,14 @@ from .devices.profiles import PROFILES
 from .devices.relays import Input
 from .events import EventBus
 from .i18n import Catalog
+from .devices.camera import make_camera
+from .devices.microphone import SoundDeviceMicrophone, ToneMicrophone, input_devices
 from .devices.player import Player
 from .importer import Importer
 from .library import Library
 from .loads import build_loads
 from .programme import ProgrammeRunner
+from .recorder import Recorder
 from .rig import Rig
 from .sdnotify import Notifier
 from .store import Store, StoreError
@@ -90,6 +93,11 @@ class Daemon:
         self.library.clean_partials()
         self.importer = Importer(self.library, self.events)
         self.programme = self._make_programme(saved)
+        self.microphone = self._make_microphone()
+        self.recorder = Recorder(config, data_dir / "recordings", make_camera(config.camera),
+                                 self.microphone, self.events, self.clock)
+        self.rig.recorder = self.recorder
+        self._unfinished = self.recorder.unfinished()
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
         from .web import create_app
         self.app = create_app(self)
@@ -134,6 +142,23 @@ class Daemon:
         if saved and saved["state"] == "screening":
             runner.resume_saved(self.config.show.resume_window_s)
         return runner
+
+    def _make_microphone(self):
+        m = self.config.microphone
+        kw = dict(samplerate=m.samplerate, channels=m.channels)
+        if m.backend == "sounddevice":
+            device = int(m.device) if m.device.isdigit() else (m.device or None)
+            try:
+                mic = SoundDeviceMicrophone(device=device, **kw)
+                mic.start(None)
+                return mic
+            except Exception as exc:      # no card, no PortAudio, a wrong name
+                self.events.emit("microphone.fallback", "warning", "recorder",
+                                 device=m.device or "default", detail=str(exc)[:200],
+                                 devices=", ".join(input_devices()) or "-")
+        mic = ToneMicrophone(**kw)
+        mic.start(None)
+        return mic
 
     def _make_inputs(self) -> dict[str, Input]:
         inputs = {}
@@ -181,11 +206,15 @@ class Daemon:
     def start(self) -> None:
         if self.sim is not None:
             self.sim.start()
+        if self.config.sim.sample_film:
             threading.Thread(target=self._sample_media, name="sample-media", daemon=True).start()
         self._start_web()
         self.poller.start()
         # Probe new films now rather than when the crew first opens the library.
         threading.Thread(target=self.library.scan, name="library-scan", daemon=True).start()
+        # Finish what a crash or a power cut left of a debate recording.
+        threading.Thread(target=self.recorder.recover, args=(self._unfinished,),
+                         name="recording-recovery", daemon=True).start()
         self._wait_for_api()
         self.events.emit("daemon.started", "info", "daemon", version=__version__,
                          config=self.config.source)
@@ -295,6 +324,8 @@ class Daemon:
         self.notifier.send("STOPPING=1")
         self.events.emit("daemon.stopping", "info", "daemon")
         self.poller.stop()
+        self.recorder.close()
+        self.microphone.stop()
         if self._server is not None:
             self._server.close()
         if self.programme is not None:

@@ -28,6 +28,7 @@ from .devices.meter import Reading
 from .devices.profiles import CORE
 from .loads import Load, headroom_problem
 from .power import GeneratorHealth, load_pct
+from .recorder import RecorderRefused
 
 log = logging.getLogger(__name__)
 
@@ -162,14 +163,22 @@ class Rig:
             self._pending = []
             self._waiting = None
             self._set_state("closing", origin=origin)
-            for hook in ("player", "recorder"):
-                device = getattr(self, hook, None)
-                if device is not None:
-                    try:
-                        device.stop()
-                    except Exception:
-                        log.exception("stopping the %s at show stop failed", hook)
+            if self.player is not None:
+                try:
+                    self.player.stop()
+                except Exception:
+                    log.exception("stopping the player at show stop failed")
+            if self.recorder is not None and (self.recorder.active or self.recorder.interrupted):
+                # Finalizing takes a few seconds: not while holding up the show.
+                threading.Thread(target=self._stop_recording_quietly, name="record-stop",
+                                 daemon=True).start()
             self.tick()
+
+    def _stop_recording_quietly(self) -> None:
+        try:
+            self.recorder.stop(reason="show_stop")
+        except RecorderRefused:
+            pass
 
     def set_phase(self, phase: str, origin: str = "api") -> None:
         """The crew (or the player) says the film runs, or the debate has begun."""
@@ -226,6 +235,39 @@ class Rig:
         with self._lock:
             if self.state == "screening":
                 self._set_state("debate", origin="player")
+
+    # --- the debate recording -----------------------------------------------------
+
+    def record_start(self, place: dict | None = None, origin: str = "api"):
+        if self.recorder is None:
+            raise Refused("no_recorder")
+        with self._lock:
+            if self.state in ("power_lost", "shutting_down", "closing"):
+                raise Refused("not_now", state=self.state)
+        try:
+            session = self.recorder.start(place=place)
+        except RecorderRefused as exc:
+            raise Refused(exc.code, **exc.data)
+        with self._lock:
+            if self.state == "ready":
+                self._set_state("debate", origin=origin)
+        return session
+
+    def record_stop(self, origin: str = "api"):
+        if self.recorder is None:
+            raise Refused("no_recorder")
+        try:
+            return self.recorder.stop(reason=origin)
+        except RecorderRefused as exc:
+            raise Refused(exc.code, **exc.data)
+
+    def mark(self, note: str = "") -> dict:
+        if self.recorder is None:
+            raise Refused("no_recorder")
+        try:
+            return self.recorder.mark(note)
+        except RecorderRefused as exc:
+            raise Refused(exc.code, **exc.data)
 
     # --- interlocks -------------------------------------------------------------
 
@@ -469,7 +511,7 @@ class Rig:
             "relay_details": details,
             "show": self.show_status(),
             "player": self.player_status(),
-            "recording": {"active": False, "session": None, "elapsed_s": 0, "marks": 0},
+            "recording": self.recording_status(),
             "disk": self.disk_status(),
         }
 
@@ -484,10 +526,18 @@ class Rig:
                     "audio_lang": None, "sub_lang": None, "programme_index": None,
                     "error": str(exc)}
 
+    def recording_status(self) -> dict:
+        if self.recorder is None:
+            return {"active": False, "session": None, "elapsed_s": 0, "marks": 0}
+        return self.recorder.status()
+
     def disk_status(self) -> dict:
         try:
             free = shutil.disk_usage(self.config.data_dir).free
         except OSError:
             free = 0
-        return {"free_bytes": free,
-                "record_minutes_left": int(free * 8 / RECORD_BITRATE_BPS / 60)}
+        if self.recorder is not None:
+            minutes = self.recorder.minutes_left()
+        else:
+            minutes = free * 8 / RECORD_BITRATE_BPS / 60
+        return {"free_bytes": free, "record_minutes_left": int(minutes)}

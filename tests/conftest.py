@@ -54,3 +54,12 @@ def media(tmp_path_factory):
     broken.write_bytes(b"\x1aE\xdf\xa3" + b"not a film " * 500)
     made["broken"] = broken
     return made
+
+
+@pytest.fixture(scope="session")
+def pulse():
+    """A private PulseAudio server with a null sink named "cinema"."""
+    from .audio import PulseAudio
+    server = PulseAudio()
+    yield server
+    server.close()

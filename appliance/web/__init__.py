@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from .api import api
 from .programme import programme
+from .recording import recording
 from .show import show
 from .ui import ui
 
@@ -28,6 +29,7 @@ def create_app(daemon) -> Flask:
     app.register_blueprint(api, url_prefix="/api")
     app.register_blueprint(show, url_prefix="/api")
     app.register_blueprint(programme, url_prefix="/api")
+    app.register_blueprint(recording, url_prefix="/api")
     app.register_blueprint(ui)
 
     @app.errorhandler(HTTPException)

@@ -1,0 +1,85 @@
+"""Cutting extracts of a debate for the next villages: the "virtual dialogue".
+
+    >>> path = cut_extract(session, library_root, mark=2)          # 10 s before to 50 s after
+    >>> path = cut_extract(session, library_root, start=65, end=125)
+
+The cut copies the streams (no re-encoding), so it is fast on a Pi; it
+starts on the keyframe at or before ``start`` (keyframes are at most
+``[recording] segment_s`` apart). A sidecar ``.json`` carries where and when
+the debate was filmed and the mark's note, so the library shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+from .recording import (FINAL_NAME, RecordingError, Session, fsync_dir, fsync_file, place_label,
+                        probe_duration, slug, write_json_atomic)
+
+
+def window(session: Session, *, mark: int | None = None, start: float | None = None,
+           end: float | None = None, before_s: float = 10.0, after_s: float = 50.0) -> tuple[float, float, dict | None]:
+    """The (start, end) to cut, clipped to the recording, and the mark it is around."""
+    duration = session.data.get("duration_s") or 0.0
+    found = None
+    if mark is not None:
+        marks = {m["n"]: m for m in session.data["marks"]}
+        if mark not in marks:
+            raise RecordingError(f"{session.id} has no mark {mark} (marks: "
+                                 f"{', '.join(str(n) for n in marks) or 'none'})")
+        found = marks[mark]
+        start, end = found["t_s"] - before_s, found["t_s"] + after_s
+    if start is None or end is None:
+        raise RecordingError("say which part: a mark, or a start and an end in seconds")
+    start, end = max(0.0, float(start)), min(duration, float(end))
+    if end - start < 1.0:
+        raise RecordingError(f"nothing to cut between {start:.0f} s and {end:.0f} s "
+                             f"(the recording lasts {duration:.0f} s)")
+    return start, end, found
+
+
+def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None,
+                start: float | None = None, end: float | None = None,
+                before_s: float = 10.0, after_s: float = 50.0) -> Path:
+    if not session.data.get("final") or not session.data.get("file"):
+        raise RecordingError(f"{session.id} is not finalized yet: stop the recording first")
+    start, end, found = window(session, mark=mark, start=start, end=end,
+                               before_s=before_s, after_s=after_s)
+    place = session.data.get("place") or {}
+    day = datetime.fromtimestamp(session.data["started_at"]).strftime("%Y-%m-%d")
+    stem = f"{day}_{slug(place.get('village') or place.get('commune') or '')}"
+    stem += f"_mark{found['n']}" if found else f"_{int(start)}-{int(end)}s"
+    extracts_dir = Path(extracts_dir)
+    extracts_dir.mkdir(parents=True, exist_ok=True)
+    target = extracts_dir / f"{stem}.mkv"
+    n = 2
+    while target.exists():
+        target = extracts_dir / f"{stem}-{n}.mkv"
+        n += 1
+    temp = extracts_dir / f".{target.name}.partial"
+    title = " — ".join(x for x in (place_label(place), day, found and found.get("note")) if x)
+    source = session.path / FINAL_NAME
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{start:.3f}", "-to", f"{end:.3f}",
+         "-i", str(source), "-map", "0", "-c", "copy", "-avoid_negative_ts", "make_zero",
+         "-metadata", f"title={title}", "-f", "matroska", str(temp)],
+        capture_output=True, text=True, timeout=600)
+    got = probe_duration(temp) if result.returncode == 0 else None
+    if got is None:
+        temp.unlink(missing_ok=True)
+        raise RecordingError(f"cutting the extract failed: {result.stderr.strip()[-300:]}")
+    fsync_file(temp)
+    meta = {"title": title, "place": place, "date": day, "session": session.id,
+            "from_s": round(start, 1), "to_s": round(end, 1), "duration_s": round(got, 1),
+            "mark": found}
+    write_json_atomic(target.with_suffix(".mkv.json"), meta)
+    os.replace(temp, target)
+    fsync_dir(extracts_dir)
+    session.data.setdefault("extracts", []).append({"file": target.name, "from_s": meta["from_s"],
+                                                    "to_s": meta["to_s"],
+                                                    "mark": found["n"] if found else None})
+    session.save()
+    return target

@@ -1,0 +1,90 @@
+"""The debate: recording, marks, and extracts for the next villages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify
+
+from ..extracts import cut_extract
+from ..recording import RecordingError, Session, sessions
+from .common import body, daemon, origin, refusal, run
+
+recording = Blueprint("recording", __name__)
+
+PLACE_KEYS = ("village", "commune", "cercle", "region")
+
+
+def _place(b: dict) -> dict | None:
+    place = b.get("place")
+    if place is None:
+        return None
+    if isinstance(place, str):
+        place = {"village": place}
+    if not isinstance(place, dict) or not all(isinstance(v, str) for v in place.values()):
+        abort(400, 'place: expected {"village": "…", "commune": "…", "cercle": "…", "region": "…"}')
+    unknown = set(place) - set(PLACE_KEYS)
+    if unknown:
+        abort(400, f"place: unknown field {sorted(unknown)[0]!r} (village, commune, cercle, region)")
+    return place
+
+
+@recording.post("/recording/start")
+def start():
+    b = body()
+    place = _place(b)
+    return run(lambda: daemon().rig.record_start(place=place, origin=origin(b)))
+
+
+@recording.post("/recording/stop")
+def stop():
+    b = body()
+    return run(lambda: daemon().rig.record_stop(origin=origin(b)))
+
+
+@recording.post("/recording/mark")
+def mark():
+    b = body()
+    note = b.get("note", "")
+    if not isinstance(note, str):
+        abort(400, 'expected {"note": "…"}')
+    return run(lambda: daemon().rig.mark(note))
+
+
+@recording.get("/recordings")
+def listing():
+    d = daemon()
+    out = []
+    for s in sessions(d.recorder.root):
+        data = dict(s.data)
+        data["segments"] = len(data.get("segments", []))
+        out.append(data)
+    return jsonify(recordings=out)
+
+
+@recording.post("/extracts")
+def extract():
+    d = daemon()
+    b = body()
+    ident = b.get("session")
+    if not isinstance(ident, str) or "/" in ident or ident.startswith("."):
+        abort(400, 'expected {"session": "2026-03-12_didieni_a3f9c1", "mark": 2} '
+                   'or {"session": …, "from": 60, "to": 120}')
+    path = d.recorder.root / ident
+    if not (path / "session.json").exists():
+        abort(404, f"no recording {ident!r}")
+    numbers = {k: b.get(k) for k in ("mark", "from", "to", "before", "after")}
+    for key, value in numbers.items():
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            abort(400, f"{key}: expected a number")
+    rec = d.config.recording
+    try:
+        target = cut_extract(Session.load(path), d.library.root / "extracts",
+                             mark=numbers["mark"], start=numbers["from"], end=numbers["to"],
+                             before_s=numbers["before"] if numbers["before"] is not None else rec.extract_before_s,
+                             after_s=numbers["after"] if numbers["after"] is not None else rec.extract_after_s)
+    except RecordingError as exc:
+        return refusal("extract_failed", {"detail": str(exc)})
+    rel = d.library.relative(target)
+    item = d.library.get(rel)
+    d.events.emit("extract.made", "info", "recorder", session=ident, path=rel,
+                  title=(item or {}).get("title", rel))
+    return jsonify(extract=item), 201
