@@ -178,3 +178,15 @@ def test_hostile_place_names_stay_inside_the_data_directory(tmp_path, place):
     assert session.data["place"] == ({"village": place} if place else {})
     stored = json.loads((session.path / "session.json").read_text())
     assert stored["place"]["village"] == place
+
+
+def test_a_missing_microphone_falls_back_to_a_tone_with_a_warning(rig_process):
+    rig = rig_process({**CAMERA, "microphone": {"backend": "sounddevice",
+                                                "device": "no-such-microphone"}})
+    status = recording(rig)
+    assert status["microphone"] == "tone"
+    events = json.loads(rig.rigctl("events", "--json").stdout)
+    fallback = [e for e in events if e["code"] == "microphone.fallback"]
+    assert fallback and fallback[0]["level"] == "warning"
+    assert fallback[0]["data"]["device"] == "no-such-microphone"
+    wait_for(lambda: (recording(rig)["level"]["peak_dbfs"] or -120) > -40, what="the tone's level")
