@@ -511,7 +511,35 @@ def cmd_config_check(args) -> int:
     return EXIT_OK
 
 
+def cmd_shutdown(client: Client, args) -> int:
+    since = _last_event_id(client)
+    client.post("/api/shutdown")
+    out.print("shutting down: saving, switching off, then powering off…")
+    try:
+        while True:
+            try:
+                events = client.get("/api/events", since_id=since)["events"]
+            except (Unreachable, Refused):
+                out.print("rigd has gone: the Pi is powering off.")
+                return EXIT_OK
+            for e in events:
+                since = max(since, e["id"] or 0)
+                out.print(f"  {e['message']}", markup=False)
+                if e["code"] == "power.shutdown_command":
+                    return EXIT_OK
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def cmd_sim(client: Client, args) -> int:
+    if args.scenario == "input":
+        if len(args.rest) != 2 or args.rest[1] not in ("on", "off"):
+            err.print("usage: rigctl sim input NAME on|off")
+            return EXIT_USAGE
+        reply = client.post("/api/sim/input", {"input": args.rest[0], "active": args.rest[1] == "on"})
+        out.print(f"{reply['input']}: {'active' if reply['active'] else 'idle'}")
+        return EXIT_OK
     if args.scenario:
         reply = client.post("/api/sim/scenario", {"scenario": args.scenario})
         out.print(f"simulated generator: {reply['scenario']}")
@@ -637,8 +665,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_extract)
 
     s = sub.add_parser("sim", help="the simulated generator's scenario")
-    s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc")
+    s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc; "
+                   "or `input NAME on|off` to press a simulated button / UPS line")
+    s.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_sim)
+
+    s = sub.add_parser("shutdown", help="save everything, switch off, power the Pi off")
+    s.set_defaults(func=cmd_shutdown)
     return p
 
 

@@ -250,6 +250,29 @@ class RecordingConfig:
 
 
 @dataclass
+class PowerConfig:
+    """Losing the generator, and shutting the Pi down before its battery dies."""
+
+    loss_voltage_v: float = _opt(180.0, min=0.0, max=400.0,
+                                 doc="below this the generator counts as gone")
+    loss_detect_s: float = _opt(0.0, min=0.0, max=600.0,
+                                doc="how long it must be gone; 0: at the first silent poll "
+                                    "(at most one poll plus the timeout)")
+    loss_grace_s: float = _opt(120.0, min=0.0, max=3600.0,
+                               doc="how long to wait for the generator to return")
+    restore_hold_s: float = _opt(10.0, min=0.0, max=600.0,
+                                 doc="how long it must be back before the loss is over")
+    shutdown_command: list[str] = _opt(["systemctl", "poweroff"])
+    flag_dir: str = _opt("/run/mdu-rig", doc="where the shutdown flag lives: must be a tmpfs")
+    host_poll_s: float = _opt(5.0, min=1.0, max=600.0, doc="how often the Pi's own health is read")
+
+    def check(self) -> list[str]:
+        if not self.shutdown_command or not self.shutdown_command[0]:
+            return ["[power] shutdown_command: must name a program, e.g. [\"systemctl\", \"poweroff\"]"]
+        return []
+
+
+@dataclass
 class DaemonConfig:
     log_level: str = _opt("info", choices=("debug", "info", "warning", "error"))
 
@@ -270,6 +293,7 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     microphone: MicrophoneConfig = field(default_factory=MicrophoneConfig)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
+    power: PowerConfig = field(default_factory=PowerConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     #: where it came from, for messages ("built-in simulated rig" or a path)
     source: str = field(default="defaults", metadata={"internal": True})
@@ -371,6 +395,11 @@ def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
     config.camera.backend = "testsrc"
     config.microphone.backend = "tone"
     config.recording.min_free_mb = 200
+    # A Pi that powers off is not what a laptop wants: say it instead.
+    config.power.shutdown_command = ["sh", "-c", "echo '*** the Pi would power off now ***' >&2"]
+    config.power.loss_grace_s = 30.0
+    config.power.restore_hold_s = 5.0
+    config.power.flag_dir = _runtime_dir()
     # Shorter waits than a real screen and lamp need, so a demo evening moves.
     config.show.inflate_s = 20.0
     config.relays["projector"].warmup_s = 15.0
@@ -382,6 +411,12 @@ def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
                                        shed_on_overload=True, priority=10)
     config.storage.data_dir = str(Path(data_dir).resolve())
     return config
+
+
+def _runtime_dir() -> str:
+    """A tmpfs folder this user may write: $XDG_RUNTIME_DIR, else /dev/shm."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or "/dev/shm"
+    return str(Path(base) / f"mdu-rig-{os.getuid()}")
 
 
 def resolve_config(cli_path: str | None) -> Config:

@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import os
+import time
 import signal
 import sys
 import threading
@@ -28,6 +29,7 @@ from .clock import SystemClock
 from .config import ConfigError, resolve_config
 from . import intent
 from .devices.gpio import GpioUnavailable, make_pin_factory
+from .devices.host import HostMonitor
 from .devices.meter import Meter, MeterPoller
 from .devices.profiles import PROFILES
 from .devices.relays import Input
@@ -43,6 +45,7 @@ from .programme import ProgrammeRunner
 from .recorder import Recorder
 from .rig import Rig
 from .sdnotify import Notifier
+from .shutdown import ShutdownFlag, clear_legacy_flags, run_command
 from .store import Store, StoreError
 
 log = logging.getLogger("rigd")
@@ -98,6 +101,13 @@ class Daemon:
                                  self.microphone, self.events, self.clock)
         self.rig.recorder = self.recorder
         self._unfinished = self.recorder.unfinished()
+        self.host = HostMonitor()
+        self.rig.host = self.host.read()
+        self.flag = ShutdownFlag(config.power.flag_dir)
+        self.rig.on_shutdown_begin = self._shutdown_begin
+        self.rig.on_shutdown = self._shutdown_end
+        self._shutdown_lock = threading.Lock()
+        self._check_flags()
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
         from .web import create_app
         self.app = create_app(self)
@@ -171,7 +181,59 @@ class Daemon:
 
     def _input_changed(self, name: str, active: bool) -> None:
         self.events.emit("input.changed", "info", "gpio", input=name, active=active)
+        if name == "shutdown_button" and active:
+            self.rig.shutdown("button", origin="button")
+        elif name == "battery_low" and active:
+            self.rig.shutdown("battery_low", origin="ups")
+        elif name == "mains_good":
+            self.rig.mains_changed(active)
         self.wake()
+
+    # --- shutting down ----------------------------------------------------------
+
+    def _check_flags(self) -> None:
+        for path in clear_legacy_flags(self.config.data_dir):
+            self.events.emit("power.stale_flag_cleared", "warning", "power", path=path)
+        flag = self.flag.read()
+        if not flag:
+            return
+        if not flag.get("command_ran"):
+            # A shutdown was under way when this daemon died: finish it.
+            self.events.emit("power.shutdown_resumed", "critical", "power",
+                             trigger=flag.get("trigger"))
+            self._resume_shutdown = flag.get("trigger") or "resumed"
+        elif time.time() - flag.get("command_at", 0) > 120:
+            self.flag.clear()
+            self.events.emit("power.shutdown_did_not_happen", "alarm", "power",
+                             command=" ".join(self.config.power.shutdown_command))
+        else:
+            self._resume_shutdown = None
+
+    def _shutdown_begin(self, trigger: str) -> None:
+        self.flag.write({"trigger": trigger, "started_at": time.time(), "command_ran": False})
+
+    def _shutdown_end(self, trigger: str) -> None:
+        """Everything is saved and safe: close the store, sync, and power off, once."""
+        with self._shutdown_lock:
+            flag = self.flag.read() or {}
+            if flag.get("command_ran"):
+                return
+            command = self.config.power.shutdown_command
+            self.events.emit("power.shutdown_command", "critical", "power", command=" ".join(command))
+            self.notifier.send("STATUS=shutting down: powering off")
+            self.poller.stop()
+            self.store.close()
+            os.sync()
+            self.flag.write({**flag, "command_ran": True, "command_at": time.time()})
+            code, output = run_command(command)
+            log.warning("shutdown command %s ended with %s %s", command, code, output)
+
+    def drive_input(self, name: str, active: bool) -> None:
+        """Set a mock input pin to its active (or idle) level: the simulated rig's buttons."""
+        cfg = self.config.inputs[name]
+        high = (cfg.active == "high") if cfg.pull == "off" else (cfg.pull == "down")
+        pin = self.pin_factory.pin(cfg.pin)
+        (pin.drive_high if high == active else pin.drive_low)()
 
     def wake(self) -> None:
         """Something changed: let the main loop move the rig on now."""
@@ -218,6 +280,8 @@ class Daemon:
         self._wait_for_api()
         self.events.emit("daemon.started", "info", "daemon", version=__version__,
                          config=self.config.source)
+        if getattr(self, "_resume_shutdown", None):
+            self.rig.shutdown(self._resume_shutdown, origin="restart")
         self.notifier.send("READY=1", f"STATUS={self.status_line()}")
         log.info("rigd %s ready: API on http://%s (%s)", __version__, self.config.web.listen,
                  self.config.source)
@@ -263,7 +327,7 @@ class Daemon:
             self.stop()
             raise
         ping_every = min(1.0, self.notifier.watchdog_interval_s or 1.0)
-        next_ping = next_compact = 0.0
+        next_ping = next_compact = next_host = 0.0
         try:
             while not self._stop.is_set():
                 # A sequence under way is moved on 10 times a second; an idle rig
@@ -278,6 +342,9 @@ class Daemon:
                 if now >= next_compact:
                     next_compact = now + COMPACT_EVERY_S
                     self._compact()
+                if now >= next_host:
+                    next_host = now + self.config.power.host_poll_s
+                    self._read_host()
         finally:
             self.stop()
 
@@ -305,7 +372,24 @@ class Daemon:
             gen = f"generator {g['power_w']:.0f} W ({g['load_pct']:.0f} %), {g['health']['state']}"
         else:
             gen = f"generator meter {g['link']}"
+        power = self.rig.guard.snapshot(self.clock.monotonic())
+        if power["grace_left_s"] is not None:
+            gen += f", shutdown in {power['grace_left_s']:.0f} s"
         return f"{self.rig.state} · {gen}"
+
+    def _read_host(self) -> None:
+        try:
+            host = self.host.read()
+        except Exception:
+            log.exception("reading the Pi's health failed")
+            return
+        old, self.rig.host = self.rig.host, host
+        for flag in ("under_voltage", "throttled"):
+            if host.get(flag) and not old.get(flag):
+                self.events.emit(f"host.{flag}", "warning", "host", raw=host.get("raw"))
+        temp, old_temp = host.get("cpu_temp_c"), old.get("cpu_temp_c")
+        if temp is not None and temp >= 80 and (old_temp is None or old_temp < 80):
+            self.events.emit("host.hot", "warning", "host", temp_c=temp)
 
     def _compact(self) -> None:
         s = self.config.storage

@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
+
+from .store import StoreClosed
 
 log = logging.getLogger("rig.events")
 
@@ -29,6 +32,8 @@ class EventBus:
         self.render = render
         self._subscribers: list[queue.Queue] = []
         self._lock = threading.Lock()
+        #: the latest events in memory, for readers when the store is closed
+        self.recent: deque = deque(maxlen=500)
 
     def emit(self, code: str, level: str = "info", source: str = "rig", /, **data) -> dict:
         if level not in LEVELS:
@@ -36,11 +41,14 @@ class EventBus:
         ts = self.clock.time()
         try:
             event_id = self.store.add_event(ts, level, code, source, data)
+        except StoreClosed:    # the Pi is going down; the log still has it
+            event_id = None
         except Exception:   # an event that cannot be stored must not take the rig down
             log.exception("could not store event %s", code)
             event_id = None
         event = {"id": event_id, "ts": ts, "level": level, "code": code,
                  "source": source, "data": data}
+        self.recent.append(event)
         text = self.render(code, data, "en") if self.render else code
         log.log(_LOG_LEVEL[level], "%s: %s", code, text)
         with self._lock:

@@ -183,3 +183,83 @@ class GeneratorHealth:
                         "threshold": c.threshold, "for_s": round(now - c.since, 1)}
                        for c in self.active],
         }
+
+
+# --- losing the generator ---------------------------------------------------------------
+
+class PowerGuard:
+    """Has the generator gone, come back, or must the Pi shut down? Pure policy.
+
+        >>> guard = PowerGuard(loss_voltage_v=180, loss_detect_s=1.2, grace_s=120, restore_hold_s=10)
+        >>> guard.update(power_ok=False, now=0.0)     # meter silent, or voltage gone
+        []
+        >>> guard.update(power_ok=False, now=1.3)
+        ['lost']
+        >>> guard.tick(now=121.3)
+        ['shutdown']
+
+    ``update`` takes one poll's verdict (``power_ok``: the meter answered
+    with a voltage above ``loss_voltage_v``, and the UPS line, if any, says
+    mains); ``tick`` lets the grace period run out. Verdicts: ``dip`` (a short
+    drop, a warning), ``lost``, ``restored``, ``shutdown``.
+    """
+
+    def __init__(self, *, loss_detect_s: float, grace_s: float, restore_hold_s: float):
+        self.loss_detect_s = loss_detect_s
+        self.grace_s = grace_s
+        self.restore_hold_s = restore_hold_s
+        self.state = "ok"               # ok | lost | shutdown
+        self.bad_since: float | None = None
+        self.good_since: float | None = None
+        self.lost_at: float | None = None
+        self.dips = 0
+        self.losses = 0
+
+    def update(self, power_ok: bool, now: float, bad_since: float | None = None) -> list[str]:
+        """``bad_since``: when the trouble may have begun (the last good reading)."""
+        verdicts = []
+        if self.state == "shutdown":
+            return verdicts
+        if not power_ok:
+            self.good_since = None
+            if self.bad_since is None:
+                self.bad_since = bad_since if bad_since is not None else now
+            if self.state == "ok" and now - self.bad_since >= self.loss_detect_s:
+                self.state, self.lost_at = "lost", now
+                self.losses += 1
+                verdicts.append("lost")
+            return verdicts + self.tick(now)
+        # power is there
+        if self.state == "ok":
+            if self.bad_since is not None:
+                self.dips += 1
+                verdicts.append("dip")
+            self.bad_since = None
+            return verdicts
+        if self.good_since is None:
+            self.good_since = now
+        if now - self.good_since >= self.restore_hold_s:
+            self.state, self.lost_at, self.bad_since, self.good_since = "ok", None, None, None
+            verdicts.append("restored")
+            return verdicts
+        return verdicts + self.tick(now)
+
+    def tick(self, now: float) -> list[str]:
+        if self.state == "lost" and now - self.lost_at >= self.grace_s:
+            self.state = "shutdown"
+            return ["shutdown"]
+        return []
+
+    def latch_shutdown(self) -> None:
+        self.state = "shutdown"
+
+    def snapshot(self, now: float) -> dict:
+        return {
+            "state": self.state,
+            "grace_left_s": round(max(0.0, self.grace_s - (now - self.lost_at)), 1)
+            if self.state == "lost" else None,
+            "restore_hold_left_s": round(max(0.0, self.restore_hold_s - (now - self.good_since)), 1)
+            if self.state == "lost" and self.good_since is not None else None,
+            "dips": self.dips,
+            "losses": self.losses,
+        }

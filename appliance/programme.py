@@ -161,6 +161,27 @@ class ProgrammeRunner:
             self.player.stop()
             self.store.put(KEY_RESUME, None, self.clock.time())
 
+    def suspend(self) -> None:
+        """Power is going: write down where the film is and hold it there."""
+        with self._lock:
+            if self.index is None:
+                return
+            self._save(force=True)
+            self.player.pause()
+
+    def resumable(self) -> bool:
+        saved = self.store.get(KEY_RESUME)
+        return bool(saved and saved.get("items"))
+
+    def carry_on(self) -> None:
+        """Resume: unpause what is loaded, or take up what was saved."""
+        with self._lock:
+            if self.index is not None:
+                self.player.resume()
+                return
+        if not self.resume_saved(max_age_s=7 * 86400):
+            raise ProgrammeError("nothing to resume")
+
     def resume_saved(self, max_age_s: float) -> bool:
         """Take up what was playing before the daemon died, if it is recent."""
         saved = self.store.get(KEY_RESUME)

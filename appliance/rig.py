@@ -27,7 +27,7 @@ from . import intent
 from .devices.meter import Reading
 from .devices.profiles import CORE
 from .loads import Load, headroom_problem
-from .power import GeneratorHealth, load_pct
+from .power import GeneratorHealth, PowerGuard, load_pct
 from .recorder import RecorderRefused
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,19 @@ STATES = ("idle", "preparing", "ready", "screening", "debate", "closing",
 TRANSITIONS = {
     "idle": {"preparing"},
     "preparing": {"ready", "closing"},
-    "ready": {"screening", "debate", "closing"},
+    "ready": {"preparing", "screening", "debate", "closing"},
     "screening": {"ready", "debate", "closing"},
     "debate": {"ready", "screening", "closing"},
     "closing": {"idle"},
-    "power_lost": set(),
+    "power_lost": {"idle", "ready"},
     "shutting_down": set(),
 }
+# Losing the generator, and shutting down, can happen in any state.
+for _state, _next in TRANSITIONS.items():
+    if _state != "shutting_down":
+        _next.add("shutting_down")
+        if _state != "power_lost":
+            _next.add("power_lost")
 
 IN_SHOW = ("preparing", "ready", "screening", "debate")
 
@@ -79,6 +85,20 @@ class Rig:
         self.meter = meter
         self.state = "idle"
         self.health = GeneratorHealth(config.alarms, config.generator.rated_power_w)
+        p = config.power
+        # loss_detect_s = 0: the first silent poll, which comes at most one poll
+        # plus the timeout after the generator stopped.
+        self.guard = PowerGuard(loss_detect_s=p.loss_detect_s, grace_s=p.loss_grace_s,
+                                restore_hold_s=p.restore_hold_s)
+        self._mains_ok: bool | None = None      # the UPS's "mains good" line, if there is one
+        self._power_trigger: str | None = None
+        self._resume_state: str | None = None
+        self._shutdown_thread: threading.Thread | None = None
+        #: called as a shutdown begins (the flag), and as it ends (close, sync, command);
+        #: set by the daemon
+        self.on_shutdown_begin = None
+        self.on_shutdown = None
+        self.host: dict = {}
         self._lock = threading.RLock()
         self._latest: Reading | None = None
         self._link = "connecting"
@@ -122,6 +142,8 @@ class Rig:
                                  port=self.meter.port if self.meter else None,
                                  profile=self.config.generator.profile)
             self._was_online = reading is not None
+            if link != "stale":       # corrupt frames say nothing about the generator
+                self._judge_power(values, now)
         self.store.add_telemetry(reading.at if reading else self.clock.time(), reading is not None,
                                  reading.core if reading else None, load,
                                  reading.extra if reading else None)
@@ -139,11 +161,119 @@ class Rig:
             return None
         return reading
 
+    # --- power: lost, back, or gone for good ----------------------------------------
+
+    def _judge_power(self, values: dict | None, now: float) -> None:
+        voltage = (values or {}).get("voltage_v")
+        meter_ok = voltage is not None and voltage >= self.config.power.loss_voltage_v
+        ok = meter_ok and self._mains_ok is not False
+        last_good = self._latest.monotonic if self._latest is not None else None
+        trigger = "ups_mains" if self._mains_ok is False else (
+            "meter_silent" if values is None else "low_voltage")
+        self._handle_power(self.guard.update(ok, now, bad_since=None if ok else last_good), trigger)
+
+    def mains_changed(self, good: bool) -> None:
+        """The UPS's "mains good" line changed: no waiting, it is a direct signal."""
+        with self._lock:
+            self._mains_ok = good
+            now = self.clock.monotonic()
+            if not good:
+                verdicts = self.guard.update(False, now, bad_since=now - self.guard.loss_detect_s)
+                self._handle_power(verdicts, "ups_mains")
+
+    def _handle_power(self, verdicts: list[str], trigger: str) -> None:
+        for verdict in verdicts:
+            if verdict == "dip":
+                self.events.emit("power.dip", "warning", "power", count=self.guard.dips)
+            elif verdict == "lost":
+                self._power_lost(trigger)
+            elif verdict == "restored":
+                self._power_restored()
+            elif verdict == "shutdown":
+                self.shutdown("power_lost")
+
+    def _power_lost(self, trigger: str) -> None:
+        self.events.emit("power.lost", "critical", "power", trigger=trigger,
+                         grace_s=self.guard.grace_s)
+        # What cannot be filmed again comes first: close the recording's segment
+        # and write down where the film was, before touching anything else.
+        if self.recorder is not None:
+            try:
+                self.recorder.cut()
+            except Exception:
+                log.exception("cutting the recording on power loss failed")
+        if self.programme is not None:
+            try:
+                self.programme.suspend()
+            except Exception:
+                log.exception("saving the film's position on power loss failed")
+        for load in self.loads.values():
+            if load.is_on:
+                self._switch(load, False, "power_lost")
+        self._pending, self._waiting = [], None
+        self._power_trigger = trigger
+        if self.state not in ("power_lost", "shutting_down"):
+            self._resume_state = self.state
+            self._set_state("power_lost", origin="power")
+
+    def _power_restored(self) -> None:
+        if self.state != "power_lost":
+            return
+        # Back to where the crew can carry on; no load comes on without them.
+        back = "ready" if self._resume_state in IN_SHOW else "idle"
+        self._set_state(back, origin="power")
+        self.events.emit("power.restored", "info", "power", state=back,
+                         resume_film=bool(self.programme and self.programme.resumable()),
+                         resume_recording=bool(self.recorder and self.recorder.interrupted))
+
+    def shutdown(self, trigger: str, origin: str = "rig") -> None:
+        """Save everything, bring the rig to a safe state, power the Pi off. Latched."""
+        with self._lock:
+            if self.state == "shutting_down":
+                return
+            if self.on_shutdown_begin is not None:
+                self.on_shutdown_begin(trigger)
+            self.guard.latch_shutdown()
+            self._set_state("shutting_down", origin=origin)
+            self.events.emit("power.shutdown", "critical", "power", trigger=trigger)
+            generator_up = self.fresh_reading() is not None
+            self._shutdown_thread = threading.Thread(
+                target=self._shutdown_sequence, args=(trigger, generator_up),
+                name="shutdown", daemon=True)
+            self._shutdown_thread.start()
+
+    def _shutdown_sequence(self, trigger: str, generator_up: bool) -> None:
+        try:
+            if self.programme is not None:
+                self.programme.suspend()
+            projector = self.loads.get("projector")
+            if generator_up and projector is not None and projector.is_on:
+                with self._lock:
+                    self._switch(projector, False, "shutdown")
+            if self.recorder is not None and (self.recorder.active or self.recorder.interrupted):
+                self.recorder.stop(reason="shutdown")
+            if generator_up and projector is not None:
+                # A lamp must cool with its fan running: the rest waits.
+                while projector.cooldown_left(self.clock.monotonic()) > 0:
+                    threading.Event().wait(min(0.5, projector.cooldown_left(self.clock.monotonic())))
+            with self._lock:
+                for load in self.loads.values():
+                    if load.is_on:
+                        self._switch(load, False, "shutdown")
+        except Exception:
+            log.exception("the shutdown sequence failed part way; powering off anyway")
+        if self.on_shutdown is not None:
+            self.on_shutdown(trigger)
+
     # --- commands ---------------------------------------------------------------
 
     def show_start(self, origin: str = "api") -> None:
         with self._lock:
-            if self.state != "idle":
+            resuming = self.state == "ready" and any(
+                not self.loads[n].is_on for n in self.config.show.order)
+            if self.state == "power_lost":
+                raise Refused("generator_offline")
+            if self.state != "idle" and not resuming:
                 raise Refused("show_running", state=self.state)
             self._require_generator()
             now = self.clock.monotonic()
@@ -318,12 +448,13 @@ class Rig:
             elif self.state == "closing":
                 self._tick_closing(now)
             self._tick_shedding(now)
+            self._handle_power(self.guard.tick(now), self._power_trigger or "meter_silent")
         if self.programme is not None:
             self.programme.tick()
 
     def busy(self) -> bool:
-        """True while something needs ticking soon (a sequence, a shed)."""
-        return self.state in ("preparing", "closing") or self._shedding
+        """True while something needs ticking soon (a sequence, a shed, a countdown)."""
+        return self.state in ("preparing", "closing", "power_lost") or self._shedding
 
     def _tick_preparing(self, now: float) -> None:
         if self._pending:
@@ -513,6 +644,9 @@ class Rig:
             "player": self.player_status(),
             "recording": self.recording_status(),
             "disk": self.disk_status(),
+            "power": {**self.guard.snapshot(now), "trigger": self._power_trigger,
+                      "mains_ok": self._mains_ok},
+            "host": self.host,
         }
 
     def player_status(self) -> dict:

@@ -62,11 +62,16 @@ class StoreError(RuntimeError):
     pass
 
 
+class StoreClosed(StoreError):
+    pass
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self.closed = False
         try:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False,
                                        isolation_level=None, timeout=10)
@@ -100,6 +105,8 @@ class Store:
     def transaction(self, durable: bool = False):
         """A write transaction; ``durable`` waits for the disk before returning."""
         with self._lock:
+            if self.closed:
+                raise StoreClosed(f"{self.path}: the store is closed (shutting down)")
             if durable:
                 self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("BEGIN IMMEDIATE")
@@ -116,20 +123,28 @@ class Store:
 
     def query(self, sql: str, args=()) -> list[sqlite3.Row]:
         with self._lock:
+            if self.closed:
+                raise StoreClosed(f"{self.path}: the store is closed (shutting down)")
             return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
+        """Checkpoint and close. Writes after this are dropped (the Pi is going down)."""
         with self._lock:
+            if self.closed:
+                return
             try:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.DatabaseError:
                 pass
             self._db.close()
+            self.closed = True
 
     # --- telemetry ------------------------------------------------------------
 
     def add_telemetry(self, ts: float, online: bool, values: dict | None,
                       load_pct: float | None = None, extra: dict | None = None) -> None:
+        if self.closed:
+            return
         v = values or {}
         row = [ts, int(online)] + [v.get(c) for c in TELEMETRY_COLUMNS[:-1]] + [load_pct]
         row.append(json.dumps(extra, separators=(",", ":")) if extra else None)

@@ -30,7 +30,8 @@ def playing(player, at_least=0.0):
 
 def test_audio_language_is_chosen_by_code_and_switched_while_playing(player, media):
     player.play(str(media["film"]), audio=["fra", "bam"], sub=["fra"])
-    s = wait_for(lambda: playing(player), what="playback")
+    s = wait_for(lambda: (s := playing(player)) and s["audio_lang"] and s["sub_lang"] and s,
+                 what="playback")
     assert s["audio_lang"] == "fra" and s["sub_lang"] == "fra" and s["duration_s"] == pytest.approx(6, abs=0.2)
     assert player.select_audio(["bam"]) == "bam"
     wait_for(lambda: player.snapshot()["audio_lang"] == "bam", what="audio switched")
@@ -40,7 +41,7 @@ def test_audio_language_is_chosen_by_code_and_switched_while_playing(player, med
 
 def test_fallback_order_when_the_first_language_is_missing(player, media):
     player.play(str(media["extract"]), audio=["bam", "fra"], sub=["fra"])
-    s = wait_for(lambda: playing(player), what="playback")
+    s = wait_for(lambda: (s := playing(player)) and s["audio_lang"] and s, what="playback")
     assert s["audio_lang"] == "fra" and s["sub_lang"] is None
     with pytest.raises(PlayerError, match="no audio track in tmh"):
         player.select_audio(["tmh"])

@@ -177,7 +177,7 @@ def test_show_start_refuses_without_a_generator(evening):
     with pytest.raises(Refused) as info:
         e.rig.show_start()
     assert info.value.code == "generator_offline"
-    assert e.rig.state == "idle" and e.on() == set()
+    assert e.rig.state == "power_lost" and e.on() == set()
 
 
 def test_interlocks_refuse_with_their_codes_and_force_overrides(evening):

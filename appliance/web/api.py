@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, jsonify, request
 
+from ..store import StoreClosed
 from .common import daemon, int_arg, lang
 
 api = Blueprint("api", __name__)
@@ -63,8 +64,12 @@ def events():
             since_ts = parse_since(request.args["since"], d.clock.time())
         except ValueError as exc:
             abort(400, str(exc))
-    rows = d.store.events(since_id=int_arg("since_id", 0), since_ts=since_ts,
-                          limit=int_arg("limit", 200, 1, 10_000))
+    since_id, limit = int_arg("since_id", 0), int_arg("limit", 200, 1, 10_000)
+    try:
+        rows = d.store.events(since_id=since_id, since_ts=since_ts, limit=limit)
+    except StoreClosed:        # shutting down: what is still in memory
+        rows = [dict(e) for e in d.events.recent
+                if (e["id"] or 0) > since_id and e["ts"] >= (since_ts or 0)][-limit:]
     for row in rows:
         row["message"] = d.message(f"event.{row['code']}", row["data"], language)
     return jsonify(lang=language, events=rows)
@@ -94,3 +99,19 @@ def sim_scenario():
     return jsonify(scenario=d.sim.scenario)
 
 
+
+
+@api.post("/sim/input")
+def sim_input():
+    """Drive a GPIO input on gpiozero's mock pins, as a button or a UPS would."""
+    d = daemon()
+    if d.config.gpio.pin_factory != "mock":
+        abort(404, "inputs can only be simulated with [gpio] pin_factory = \"mock\"")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("active"), bool):
+        abort(400, 'expected {"input": "shutdown_button", "active": true}')
+    name = body.get("input")
+    if name not in d.inputs:
+        abort(404, f"no input {name!r}; configured: {', '.join(d.inputs) or 'none'}")
+    d.drive_input(name, body["active"])
+    return jsonify(input=name, active=d.inputs[name].active)

@@ -125,7 +125,7 @@ def _player_action(action):
 @programme.post("/player/<action>")
 def player_action(action: str):
     b = body()
-    simple = {"pause": lambda p: p.player.pause(), "resume": lambda p: p.player.resume(),
+    simple = {"pause": lambda p: p.player.pause(), "resume": lambda p: p.carry_on(),
               "stop": lambda p: p.stop(), "next": lambda p: p.next()}
     if action in simple:
         return _player_action(simple[action])

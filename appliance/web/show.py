@@ -39,3 +39,9 @@ def relay(name: str):
     if not isinstance(on, bool) or not isinstance(force, bool):
         abort(400, 'expected {"on": true|false, "force": true|false}')
     return run(lambda: d.rig.switch(name, on, force=force, origin=origin(b)))
+
+
+@show.post("/shutdown")
+def shutdown():
+    b = body()
+    return run(lambda: daemon().rig.shutdown("request", origin=origin(b)))
