@@ -152,6 +152,23 @@ def status_view(s: dict, url: str) -> Group:
         head.append(f"   simulated: {s['sim']['scenario']}", style="magenta")
     disk = s.get("disk", {})
     lines = [head, *generator_lines(s["generator"])]
+    power = s.get("power") or {}
+    if power.get("grace_left_s") is not None:
+        lines.append(Text(f"POWER LOST ({power.get('trigger')}): shutdown in "
+                          f"{power['grace_left_s']:.0f} s unless the generator returns", style="bold red"))
+    elif s["state"] == "shutting_down":
+        lines.append(Text("SHUTTING DOWN: saving everything, then powering off", style="bold red"))
+    rec = s.get("recording") or {}
+    if rec.get("active"):
+        lines.append(Text(f"recording {rec['session']}  {int(rec['elapsed_s'])} s  {rec['marks']} marks",
+                          style="bold"))
+    host = s.get("host") or {}
+    if host:
+        bits = [f"{host['cpu_temp_c']} °C" if host.get("cpu_temp_c") is not None else None,
+                "UNDER-VOLTAGE" if host.get("under_voltage") else None,
+                "THROTTLED" if host.get("throttled") else None,
+                f"memory {host.get('memory_used_pct')} %"]
+        lines.append(Text("pi        " + ", ".join(b for b in bits if b)))
     lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
                       f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
     return Group(*lines)
