@@ -43,19 +43,21 @@ class Refused(Exception):
 class Client:
     """A small JSON client for the daemon's API."""
 
-    def __init__(self, url: str, lang: str):
+    def __init__(self, url: str, lang: str, pin: str | None = None):
         self.url = url.rstrip("/")
         self.lang = lang
+        self.pin = pin
 
     def request(self, method: str, path: str, body=None, **params):
         query = {k: v for k, v in params.items() if v is not None}
         query.setdefault("lang", self.lang)
         url = f"{self.url}{path}?{urllib.parse.urlencode(query)}"
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json",
-                                              "Accept-Language": self.lang,
-                                              "X-Rig-Origin": "cli"})
+        headers = {"Content-Type": "application/json", "Accept-Language": self.lang,
+                   "X-Rig-Origin": "cli"}
+        if self.pin:
+            headers["X-Rig-Pin"] = self.pin
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as reply:
                 return json.load(reply)
@@ -573,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=os.environ.get("RIG_URL", DEFAULT_URL),
                    help=f"daemon address (default $RIG_URL or {DEFAULT_URL})")
     p.add_argument("--lang", default=None, help="language of messages (fr, en; default from $LANG)")
+    p.add_argument("--pin", default=os.environ.get("RIG_PIN"),
+                   help="the rig's [web] pin, when it has one (default $RIG_PIN)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("status", help="the rig and the generator at a glance")
@@ -701,7 +705,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "offline", False):
         return args.func(args)
-    client = Client(args.url, args.lang or default_lang())
+    client = Client(args.url, args.lang or default_lang(), args.pin)
     try:
         return args.func(client, args)
     except Unreachable as exc:

@@ -108,12 +108,29 @@ class StorageConfig:
 class WebConfig:
     listen: str = _opt("127.0.0.1:8080", doc="host:port of the API and touch UI")
     language: str = _opt("fr", doc="language of messages when a client asks for none")
+    pin: str = _opt("", doc="PIN asked of every client; required when listen is not loopback")
 
     def check(self) -> list[str]:
         host, sep, port = self.listen.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             return [f"[web] listen: expected HOST:PORT such as \"127.0.0.1:8080\", got {self.listen!r}"]
+        if self.pin and not (self.pin.isdigit() and 4 <= len(self.pin) <= 12):
+            return ["[web] pin: 4 to 12 digits"]
+        if not self.loopback and not self.pin:
+            return [f"[web] pin: required when [web] listen ({self.listen}) is reachable from the "
+                    "network; set a PIN of 4 to 12 digits, or listen on 127.0.0.1"]
         return []
+
+    @property
+    def loopback(self) -> bool:
+        import ipaddress
+        host = self.host
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     @property
     def host(self) -> str:

@@ -43,6 +43,7 @@ from .library import Library
 from .loads import build_loads
 from .programme import ProgrammeRunner
 from .recorder import Recorder
+from .screenings import Screenings
 from .rig import Rig
 from .sdnotify import Notifier
 from .shutdown import ShutdownFlag, clear_legacy_flags, run_command
@@ -100,6 +101,11 @@ class Daemon:
         self.recorder = Recorder(config, data_dir / "recordings", make_camera(config.camera),
                                  self.microphone, self.events, self.clock)
         self.rig.recorder = self.recorder
+        self.screenings = Screenings(self.store, self.clock)
+        self.rig.screenings = self.screenings
+        open_screening = self.screenings.open_one()
+        if open_screening is not None and saved:
+            self.rig.screening_id = open_screening["id"]
         self._unfinished = self.recorder.unfinished()
         self.host = HostMonitor()
         self.rig.host = self.host.read()
@@ -291,8 +297,10 @@ class Daemon:
         web = self.config.web
         try:
             self._server = waitress.create_server(
-                self.app, host=web.host, port=web.port, threads=6, ident="rigd",
-                channel_timeout=30, cleanup_interval=10)
+                self.app, host=web.host, port=web.port, threads=8, ident="rigd",
+                channel_timeout=30, cleanup_interval=10,
+                # Send each piece at once: the live screen's events must not wait in a buffer.
+                send_bytes=1)
         except OSError as exc:
             raise StartupError(f"cannot listen on {web.listen}: {exc.strerror or exc} "
                                "(is another rigd running? change [web] listen)")

@@ -114,6 +114,10 @@ class Rig:
         self.player = None
         self.recorder = None
         self.programme = None
+        #: the screenings on record (set by the daemon), and the one under way
+        self.screenings = None
+        self.screening_id: int | None = None
+        self._peak_load: float | None = None
         if recovered:
             self._recover(recovered)
 
@@ -129,6 +133,8 @@ class Rig:
         with self._lock:
             if reading is not None:
                 self._latest = reading
+                if self.screening_id is not None and load is not None:
+                    self._peak_load = max(self._peak_load or 0.0, load)
             self._link = link
             changes = self.health.update(values, link, now)
             for change in changes:
@@ -282,6 +288,7 @@ class Rig:
             self._ready_at = None
             self._waiting = None
             self._set_state("preparing", origin=origin)
+            self._open_screening()
             self.tick()
 
     def show_stop(self, origin: str = "api") -> None:
@@ -336,6 +343,35 @@ class Rig:
                 self.events.emit("relay.forced", "warning", "rig", relay=name, on=on,
                                  origin=origin, overridden=problem.code)
             self._switch(load, on, origin)
+
+    # --- the screening on record ------------------------------------------------
+
+    def _open_screening(self) -> None:
+        if self.screenings is None:
+            return
+        current = self.screenings.open_one()
+        if current is not None:
+            self.screening_id = current["id"]
+            return
+        reading = self.fresh_reading()
+        last = self.screenings.current()
+        place = (last or {}).get("place") if last and not last.get("ended_at") else None
+        self.screening_id = self.screenings.open(reading["energy_wh"] if reading else None, place)
+        self._peak_load = None
+        self.events.emit("screening.opened", "info", "show", screening=self.screening_id)
+
+    def _close_screening(self) -> None:
+        if self.screenings is None or self.screening_id is None:
+            return
+        reading = self.fresh_reading()
+        sid, self.screening_id = self.screening_id, None
+        try:
+            record = self.screenings.close(sid, reading["energy_wh"] if reading else None,
+                                           self._peak_load)
+            self.events.emit("screening.closed", "info", "show", screening=sid,
+                             energy_wh=(record.get("energy_used_wh")))
+        except Exception:
+            log.exception("closing the screening record failed")
 
     # --- the programme ----------------------------------------------------------
 
@@ -501,6 +537,7 @@ class Rig:
             if load.is_on:
                 self._switch(load, False, "show")
         self._set_state("idle", origin="show")
+        self._close_screening()
         self.events.emit("show.safe_to_stop_generator", "info", "show")
 
     def _tick_shedding(self, now: float) -> None:

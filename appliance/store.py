@@ -55,6 +55,13 @@ MIGRATIONS = [
         error TEXT, sha256 TEXT, meta TEXT NOT NULL DEFAULT '{}', probed_at REAL NOT NULL);
     CREATE INDEX media_sha ON media (sha256);
     """,
+    # 3: screenings on record
+    """
+    CREATE TABLE screenings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL, ended_at REAL,
+        data TEXT NOT NULL DEFAULT '{}');
+    CREATE INDEX screenings_started ON screenings (started_at);
+    """,
 ]
 
 

@@ -13,6 +13,9 @@ from werkzeug.exceptions import HTTPException
 from .api import api
 from .programme import programme
 from .recording import recording
+from .auth import auth, check_request, secret_key
+from .screenings import screenings
+from .stream import stream
 from .show import show
 from .ui import ui
 
@@ -21,7 +24,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(daemon) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)   # the UI blueprint serves web_ui/static
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     app.json.ensure_ascii = False
@@ -30,6 +33,13 @@ def create_app(daemon) -> Flask:
     app.register_blueprint(show, url_prefix="/api")
     app.register_blueprint(programme, url_prefix="/api")
     app.register_blueprint(recording, url_prefix="/api")
+    app.register_blueprint(stream, url_prefix="/api")
+    app.register_blueprint(screenings, url_prefix="/api")
+    app.register_blueprint(auth)
+    app.secret_key = secret_key(daemon.config.data_dir)
+    app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,
+                      PERMANENT_SESSION_LIFETIME=30 * 86400)
+    app.before_request(check_request)
     app.register_blueprint(ui)
 
     @app.errorhandler(HTTPException)

@@ -14,3 +14,8 @@ ui = Blueprint("ui", __name__, static_folder=str(WEB_UI / "static"), static_url_
 @ui.get("/")
 def index():
     return send_from_directory(WEB_UI / "templates", "index.html")
+
+
+@ui.get("/favicon.ico")
+def favicon():
+    return "", 204

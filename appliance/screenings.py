@@ -1,0 +1,132 @@
+"""Screenings on record: where, when, who came, what was shown, what it cost.
+
+    >>> screenings = Screenings(store, clock)
+    >>> sid = screenings.open(energy_wh=1234)          # at show start
+    >>> screenings.update(sid, {"audience": {"women": 80, "men": 95, "youth": 120}})
+    >>> screenings.close(sid, energy_wh=2480)          # at the end of the evening
+
+A screening is created by ``show start`` and closed by ``show stop``; the
+crew's details (place, audience, notes) can be edited during and after.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+PLACE_KEYS = ("village", "commune", "cercle", "region")
+GROUPS = ("women", "men", "youth")
+
+
+class ScreeningError(ValueError):
+    pass
+
+
+def check_patch(patch: dict) -> dict:
+    """The crew's edits, validated: place, GPS, audience counts, notes."""
+    if not isinstance(patch, dict):
+        raise ScreeningError("expected an object")
+    out = {}
+    unknown = set(patch) - {"place", "gps", "audience", "notes"}
+    if unknown:
+        raise ScreeningError(f"unknown field {sorted(unknown)[0]!r} (place, gps, audience, notes)")
+    if "place" in patch:
+        place = patch["place"]
+        if not isinstance(place, dict) or set(place) - set(PLACE_KEYS) \
+                or not all(isinstance(v, str) and len(v) <= 120 for v in place.values()):
+            raise ScreeningError("place: village, commune, cercle, region, as text of at most 120 characters")
+        out["place"] = {k: v.strip() for k, v in place.items() if v.strip()}
+    if "gps" in patch:
+        gps = patch["gps"]
+        if gps is not None:
+            if not isinstance(gps, dict) or not all(isinstance(gps.get(k), (int, float)) for k in ("lat", "lon")) \
+                    or not -90 <= gps["lat"] <= 90 or not -180 <= gps["lon"] <= 180:
+                raise ScreeningError('gps: {"lat": -90..90, "lon": -180..180} or null')
+            gps = {"lat": float(gps["lat"]), "lon": float(gps["lon"])}
+        out["gps"] = gps
+    if "audience" in patch:
+        audience = patch["audience"]
+        if not isinstance(audience, dict) or set(audience) - set(GROUPS) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100_000
+                for v in audience.values()):
+            raise ScreeningError("audience: women, men, youth as whole numbers from 0")
+        out["audience"] = dict(audience)
+    if "notes" in patch:
+        if not isinstance(patch["notes"], str) or len(patch["notes"]) > 5000:
+            raise ScreeningError("notes: text of at most 5000 characters")
+        out["notes"] = patch["notes"]
+    return out
+
+
+class Screenings:
+    def __init__(self, store, clock):
+        self.store = store
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def _row(self, row) -> dict:
+        data = json.loads(row["data"])
+        return {"id": row["id"], "started_at": row["started_at"], "ended_at": row["ended_at"], **data}
+
+    def get(self, sid: int) -> dict | None:
+        rows = self.store.query("SELECT * FROM screenings WHERE id = ?", (sid,))
+        return self._row(rows[0]) if rows else None
+
+    def open_one(self) -> dict | None:
+        rows = self.store.query("SELECT * FROM screenings WHERE ended_at IS NULL ORDER BY id DESC LIMIT 1")
+        return self._row(rows[0]) if rows else None
+
+    def current(self) -> dict | None:
+        """The screening under way, else the last one (its details can still be entered)."""
+        rows = self.store.query("SELECT * FROM screenings ORDER BY (ended_at IS NULL) DESC, id DESC LIMIT 1")
+        return self._row(rows[0]) if rows else None
+
+    def list(self, since: float | None = None, until: float | None = None) -> list[dict]:
+        rows = self.store.query("SELECT * FROM screenings WHERE started_at >= ? AND started_at <= ? ORDER BY id",
+                                (since or 0, until or float("inf")))
+        return [self._row(r) for r in rows]
+
+    def open(self, energy_wh: float | None = None, place: dict | None = None) -> int:
+        data = {"place": place or {}, "gps": None, "audience": {g: 0 for g in GROUPS}, "notes": "",
+                "items": [], "recordings": [], "extracts": [], "alarms": [],
+                "energy_start_wh": energy_wh, "energy_end_wh": None, "peak_load_pct": None}
+        with self.store.transaction(durable=True) as db:
+            cur = db.execute("INSERT INTO screenings (started_at, data) VALUES (?, ?)",
+                             (self.clock.time(), json.dumps(data, ensure_ascii=False)))
+            return cur.lastrowid
+
+    def _write(self, sid: int, change) -> dict:
+        with self._lock:
+            record = self.get(sid)
+            if record is None:
+                raise ScreeningError(f"no screening {sid}")
+            change(record)
+            data = {k: v for k, v in record.items() if k not in ("id", "started_at", "ended_at")}
+            with self.store.transaction(durable=True) as db:
+                db.execute("UPDATE screenings SET ended_at = ?, data = ? WHERE id = ?",
+                           (record["ended_at"], json.dumps(data, ensure_ascii=False), sid))
+            return record
+
+    def update(self, sid: int, patch: dict) -> dict:
+        clean = check_patch(patch)
+        return self._write(sid, lambda r: r.update(clean))
+
+    def append(self, sid: int, key: str, value) -> None:
+        self._write(sid, lambda r: r.setdefault(key, []).append(value))
+
+    def note_load(self, sid: int, load_pct: float) -> None:
+        def change(r):
+            if r.get("peak_load_pct") is None or load_pct > r["peak_load_pct"]:
+                r["peak_load_pct"] = load_pct
+        self._write(sid, change)
+
+    def close(self, sid: int, energy_wh: float | None = None,
+              peak_load_pct: float | None = None) -> dict:
+        def change(r):
+            r["ended_at"] = self.clock.time()
+            r["energy_end_wh"] = energy_wh
+            if peak_load_pct is not None:
+                r["peak_load_pct"] = max(peak_load_pct, r.get("peak_load_pct") or 0.0)
+            start = r.get("energy_start_wh")
+            r["energy_used_wh"] = (energy_wh - start) if (energy_wh is not None and start is not None) else None
+        return self._write(sid, change)

@@ -1,0 +1,528 @@
+// The rig's touch screen. No build step, no network beyond the rig itself.
+// Live state comes from /api/stream (server-sent events); polling is the fallback.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+const ui = {
+  lang: localStorage.getItem("rig.lang") || "fr",
+  words: {},
+  status: null,
+  screen: "home",
+  library: [],
+  languages: {},
+  programme: [],
+  alerts: [],
+  unseen: 0,
+  chart: null,
+  history: [[], []],
+};
+
+// --- words -------------------------------------------------------------------
+
+function T(key, params) {
+  let text = ui.words[key];
+  if (text === undefined) return key;
+  if (params) text = text.replace(/\{(\w+)\}/g, (m, k) => (params[k] ?? "?"));
+  return text;
+}
+
+async function loadLanguage(lang) {
+  const reply = await fetch(`/api/i18n/${lang}`);
+  if (!reply.ok) return;
+  ui.words = await reply.json();
+  ui.lang = lang;
+  localStorage.setItem("rig.lang", lang);
+  document.documentElement.lang = lang;
+  $$("[data-i18n]").forEach((el) => { el.textContent = T(el.dataset.i18n); });
+  $$("[data-i18n-placeholder]").forEach((el) => { el.placeholder = T(el.dataset.i18nPlaceholder); });
+  $("#lang").textContent = lang === "fr" ? "EN" : "FR";
+  if (ui.status) render(ui.status);
+  renderAlerts();
+  if (ui.screen === "programme") loadProgramme();
+  connect();
+}
+
+// --- talking to the rig ----------------------------------------------------------
+
+async function api(method, path, body) {
+  const options = { method, headers: { "X-Rig-Origin": "ui", "Accept-Language": ui.lang } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let reply;
+  try {
+    reply = await fetch(path + (path.includes("?") ? "&" : "?") + `lang=${ui.lang}`, options);
+  } catch (e) {
+    toast(T("ui.unreachable"));
+    throw e;
+  }
+  if (reply.status === 401) { $("#pinpad").classList.remove("hidden"); throw new Error("pin"); }
+  const data = await reply.json().catch(() => ({}));
+  if (!reply.ok) {
+    toast(data.message || `${reply.status}`);
+    addAlert({ level: "warning", message: data.message || `${reply.status}`, ts: Date.now() / 1000 });
+    throw new Error(data.error || reply.status);
+  }
+  if (data.state && data.generator) render(data);
+  return data;
+}
+
+let source = null, pollTimer = null;
+function connect() {
+  if (source) source.close();
+  clearInterval(pollTimer);
+  source = new EventSource(`/api/stream?lang=${ui.lang}`);
+  source.addEventListener("status", (e) => render(JSON.parse(e.data)));
+  source.addEventListener("event", (e) => onEvent(JSON.parse(e.data)));
+  source.onerror = () => {
+    // The stream will retry by itself; meanwhile keep the screen fresh.
+    clearInterval(pollTimer);
+    pollTimer = setInterval(() => api("GET", "/api/status").catch(() => {}), 1000);
+  };
+  source.onopen = () => clearInterval(pollTimer);
+}
+
+function onEvent(ev) {
+  if (["warning", "alarm", "critical"].includes(ev.level)) {
+    addAlert(ev);
+    if (ev.level !== "warning") toast(ev.message);
+  }
+  if (ev.code === "programme.ended" || ev.code === "power.restored") toast(ev.message, "info");
+  if (ev.code === "extract.made" || ev.code === "library.imported") loadProgramme();
+}
+
+// --- drawing ------------------------------------------------------------------------
+
+const fmtTime = (s) => {
+  if (s === null || s === undefined) return "—";
+  s = Math.max(0, Math.floor(s));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  return (h ? `${h}:${String(m).padStart(2, "0")}` : `${m}`) + `:${String(sec).padStart(2, "0")}`;
+};
+const num = (v, digits = 0) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
+
+function label(relayDetails, name) {
+  const l = relayDetails[name] && relayDetails[name].label;
+  return (l && (l[ui.lang] || l.en)) || name;
+}
+
+function render(s) {
+  ui.status = s;
+  const g = s.generator;
+  // banner
+  $("#state").textContent = T(`state.${s.state}`);
+  const chip = $("#gen-chip");
+  $("#gen-load").textContent = g.online ? `${num(g.load_pct)} %` : T("ui.no_generator");
+  chip.className = "chip" + (!g.online ? " danger" : g.load_pct >= 100 ? " danger" : g.load_pct >= 80 ? " warn" : "");
+  const rec = s.recording || {};
+  $("#rec-chip").classList.toggle("hidden", !rec.active);
+  $("#rec-time").textContent = fmtTime(rec.elapsed_s);
+  const power = s.power || {};
+  const lost = power.grace_left_s !== null && power.grace_left_s !== undefined;
+  $("#power-chip").classList.toggle("hidden", !lost && s.state !== "shutting_down");
+  $("#power-left").textContent = s.state === "shutting_down" ? T("state.shutting_down") : `${num(power.grace_left_s)} s`;
+
+  renderHome(s);
+  renderGenerator(s);
+  renderPlayer(s);
+  renderDebate(s);
+}
+
+function renderHome(s) {
+  const inShow = ["preparing", "ready", "screening", "debate"].includes(s.state);
+  const resumable = s.state === "ready" && s.show.steps.some((st) => st.step !== "on" && st.step !== "warming");
+  $("#show-start").classList.toggle("hidden", (inShow && !resumable) || s.state === "closing" || s.state === "shutting_down");
+  $("#show-stop").classList.toggle("hidden", !inShow);
+  const steps = $("#steps");
+  steps.innerHTML = "";
+  for (const st of s.show.steps) {
+    const li = document.createElement("li");
+    li.className = st.step;
+    let text = label(s.relay_details, st.relay);
+    if (st.step === "warming") text += ` — ${T("ui.warming")} ${fmtTime(st.left_s)}`;
+    if (st.step === "cooling") text += ` — ${T("ui.cooling")} ${fmtTime(st.left_s)}`;
+    if (st.step === "waiting" && s.show.waiting) text += ` — ${T("ui.waiting_" + s.show.waiting.code)}`;
+    li.textContent = text;
+    steps.appendChild(li);
+  }
+  if (s.state === "preparing" && s.show.ready_in_s) {
+    const li = document.createElement("li");
+    li.className = "pending";
+    li.textContent = `${T("ui.ready_in")} ${fmtTime(s.show.ready_in_s)}`;
+    steps.appendChild(li);
+  }
+  $("#safe").classList.toggle("hidden", !(s.show.safe_to_stop_generator && ui.stoppedOnce));
+  if (s.state === "closing") ui.stoppedOnce = true;
+  const relays = $("#relays");
+  const names = Object.keys(s.relay_details);
+  if (relays.children.length !== names.length) {
+    relays.innerHTML = "";
+    for (const name of names) {
+      const b = document.createElement("button");
+      b.className = "relay";
+      b.dataset.action = `relay-${name}`;
+      b.dataset.relay = name;
+      b.innerHTML = `<span class="name"></span><span class="sub"></span>`;
+      relays.appendChild(b);
+    }
+  }
+  for (const b of relays.children) {
+    const d = s.relay_details[b.dataset.relay];
+    b.classList.toggle("on", d.on);
+    $(".name", b).textContent = label(s.relay_details, b.dataset.relay);
+    let sub = d.on ? T("ui.on") : T("ui.off");
+    if (d.warmup_left_s) sub += ` · ${T("ui.warming")} ${fmtTime(d.warmup_left_s)}`;
+    if (d.cooldown_left_s) sub += ` · ${T("ui.cooling")} ${fmtTime(d.cooldown_left_s)}`;
+    $(".sub", b).textContent = sub;
+  }
+}
+
+function renderGenerator(s) {
+  const g = s.generator;
+  $("#g-load").textContent = g.online ? `${num(g.load_pct)} %` : "—";
+  const bar = $("#g-bar");
+  bar.style.width = `${Math.min(100, g.load_pct || 0)}%`;
+  bar.className = g.load_pct >= 100 ? "danger" : g.load_pct >= 80 ? "warn" : "";
+  $("#g-volt").textContent = num(g.voltage_v);
+  $("#g-hz").textContent = num(g.frequency_hz, 1);
+  $("#g-watt").textContent = num(g.power_w);
+  $("#g-offline").classList.toggle("hidden", g.online);
+  const alarms = $("#g-alarms");
+  alarms.innerHTML = "";
+  for (const a of g.health.alarms) {
+    const li = document.createElement("li");
+    li.textContent = T(`ui.alarm_${a.code}`) + (a.value !== null ? ` (${num(a.value, 1)})` : "");
+    alarms.appendChild(li);
+  }
+  if (g.online) {
+    const now = Date.now() / 1000;
+    const [xs, ys] = ui.history;
+    if (!xs.length || now - xs[xs.length - 1] >= 2) {
+      xs.push(now); ys.push(g.power_w);
+      while (xs.length && xs[0] < now - 1800) { xs.shift(); ys.shift(); }
+      drawChart();
+    }
+  }
+}
+
+function drawChart() {
+  const el = $("#chart");
+  if (ui.screen !== "generator" || !window.uPlot) return;
+  const width = el.clientWidth || 600;
+  const height = Math.max(120, Math.min(420, window.innerHeight - 330));
+  const rated = ui.status ? ui.status.generator.rated_power_w : 0;
+  const data = [ui.history[0], ui.history[1], ui.history[0].map(() => rated)];
+  if (!ui.chart || ui.chartWidth !== width) {
+    el.innerHTML = "";
+    ui.chart = new uPlot({
+      width, height, legend: { show: false }, cursor: { show: false },
+      axes: [{ stroke: "#9aa3ad", grid: { stroke: "#2c323b" } },
+             { stroke: "#9aa3ad", grid: { stroke: "#2c323b" }, size: 60 }],
+      scales: { y: { range: (u, min, max) => [0, Math.max(rated * 1.15, max || 0)] } },
+      series: [{}, { stroke: "#3fa9f5", width: 2, fill: "rgba(63,169,245,0.15)", points: { show: false } },
+               { stroke: "#ff4d4d", width: 2, dash: [8, 6], points: { show: false } }],
+    }, data, el);
+    ui.chartWidth = width;
+  } else {
+    ui.chart.setData(data);
+  }
+}
+
+async function loadHistory() {
+  const reply = await api("GET", "/api/generator/history?since=30m&limit=2000");
+  const xs = [], ys = [];
+  let last = 0;
+  for (const r of reply.samples) {
+    if (r.ts - last < 2) continue;          // one point every 2 s is plenty on 800 px
+    last = r.ts;
+    xs.push(r.ts); ys.push(r.online ? r.power_w : null);
+  }
+  ui.history = [xs, ys];
+  ui.chart = null;
+  drawChart();
+}
+
+function renderPlayer(s) {
+  const p = s.player || {};
+  $("#volume").textContent = p.volume ?? "—";
+  $("#pos-title").textContent = p.file ? `${p.title || p.file}${p.paused ? " — " + T("ui.paused") : ""}` : T("ui.nothing_playing");
+  $("#pos-bar").style.width = p.duration_s ? `${100 * (p.position_s || 0) / p.duration_s}%` : "0";
+  $("#pos-time").textContent = p.file ? `${fmtTime(p.position_s)} / ${fmtTime(p.duration_s)}` +
+    (p.audio_lang ? ` · ${langName(p.audio_lang)}` : "") : "";
+}
+
+function langName(code) { return ui.languages[code] || code || "?"; }
+
+function renderDebate(s) {
+  const r = s.recording || {};
+  $("#record-start").classList.toggle("hidden", !!r.active);
+  $("#record-stop").classList.toggle("hidden", !r.active);
+  $("#rec-elapsed").textContent = fmtTime(r.elapsed_s);
+  const peak = r.level ? r.level.peak_dbfs : null;
+  // -60 dBFS .. 0 dBFS across the bar
+  $("#level").style.width = peak === null || peak === undefined ? "0" : `${Math.max(0, Math.min(100, (peak + 60) / 60 * 100))}%`;
+  $("#rec-left").textContent = T("ui.minutes_left", { minutes: s.disk.record_minutes_left });
+  const marks = $("#marks");
+  const list = r.mark_list || [];
+  if (marks.dataset.count !== String(list.length) || marks.dataset.session !== String(r.session)) {
+    marks.innerHTML = "";
+    for (const m of list) {
+      const li = document.createElement("li");
+      li.innerHTML = `<span class="grow"></span>`;
+      $(".grow", li).textContent = `★ ${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
+      marks.appendChild(li);
+    }
+    marks.dataset.count = list.length;
+    marks.dataset.session = r.session;
+  }
+  ui.lastSession = r.session || ui.lastSession;
+}
+
+// --- the programme --------------------------------------------------------------
+
+async function loadProgramme() {
+  const [lib, prog, recs] = await Promise.all([api("GET", "/api/library"), api("GET", "/api/programme"),
+                                              api("GET", "/api/recordings")]);
+  ui.library = lib.items; ui.languages = lib.languages; ui.programme = prog.items;
+  ui.recordings = recs.recordings;
+  drawLibrary(); drawProgramme(); drawExtractsFromMarks();
+}
+
+function badges(tracks) {
+  return tracks.map((t) => `<span class="lang-badge">${escapeHtml(langName(t.lang))}</span>`).join("");
+}
+function escapeHtml(t) { const d = document.createElement("div"); d.textContent = t ?? ""; return d.innerHTML; }
+
+function drawLibrary() {
+  const ul = $("#library");
+  ul.innerHTML = "";
+  if (!ui.library.length) {
+    const li = document.createElement("li"); li.textContent = T("ui.library_empty"); ul.appendChild(li);
+  }
+  for (const item of ui.library) {
+    const li = document.createElement("li");
+    li.innerHTML = `<span class="grow"><b></b> <span class="muted"></span><br>${badges(item.audio)}</span>`;
+    $("b", li).textContent = item.title;
+    $(".muted", li).textContent = fmtTime(item.duration_s);
+    if (item.ok) {
+      const add = document.createElement("button");
+      add.textContent = "+";
+      add.dataset.action = "programme-add";
+      add.dataset.path = item.path;
+      li.appendChild(add);
+    } else {
+      const bad = document.createElement("span"); bad.className = "broken"; bad.textContent = item.error;
+      li.appendChild(bad);
+    }
+    ul.appendChild(li);
+  }
+}
+
+function langSelect(tracks, value, kind, index) {
+  const sel = document.createElement("select");
+  sel.dataset.kind = kind; sel.dataset.index = index;
+  const options = kind === "sub" ? [["none", T("ui.no_subtitles")]] : [];
+  for (const t of tracks) if (t.lang) options.push([t.lang, langName(t.lang)]);
+  if (!options.length) options.push(["", T("ui.default_language")]);
+  for (const [v, text] of options) {
+    const o = document.createElement("option"); o.value = v; o.textContent = text;
+    if (v === (value || "")) o.selected = true;
+    sel.appendChild(o);
+  }
+  sel.addEventListener("change", () => { ui.programme[index][kind] = sel.value || null; saveProgramme(); });
+  return sel;
+}
+
+function drawProgramme() {
+  const ol = $("#programme");
+  ol.innerHTML = "";
+  if (!ui.programme.length) {
+    const li = document.createElement("li"); li.textContent = T("ui.programme_empty"); ol.appendChild(li);
+  }
+  ui.programme.forEach((item, i) => {
+    const li = document.createElement("li");
+    const title = document.createElement("span"); title.className = "grow";
+    title.textContent = `${i + 1}. ${item.kind === "card" ? "▭ " + item.text : item.title || item.path}`;
+    li.appendChild(title);
+    if (item.kind === "media") {
+      const media = ui.library.find((m) => m.path === item.path) || { audio: [], subtitles: [] };
+      li.appendChild(langSelect(media.audio, item.audio, "audio", i));
+      li.appendChild(langSelect(media.subtitles, item.sub, "sub", i));
+    }
+    for (const [action, text] of [["programme-up", "▲"], ["programme-remove", "✕"]]) {
+      const b = document.createElement("button"); b.textContent = text;
+      b.dataset.action = action; b.dataset.index = i; li.appendChild(b);
+    }
+    ol.appendChild(li);
+  });
+}
+
+function drawExtractsFromMarks() {
+  const r = (ui.status && ui.status.recording) || {};
+  if (r.active) return;
+  const last = (ui.recordings || []).filter((x) => x.final && x.marks.length).slice(-1)[0];
+  const marks = $("#marks");
+  if (!last || marks.dataset.extracts === last.id) return;
+  marks.innerHTML = "";
+  for (const m of last.marks) {
+    const li = document.createElement("li");
+    li.innerHTML = `<span class="grow"></span>`;
+    $(".grow", li).textContent = `★ ${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
+    const b = document.createElement("button");
+    b.textContent = T("ui.make_extract"); b.dataset.action = "extract";
+    b.dataset.session = last.id; b.dataset.mark = m.n;
+    li.appendChild(b);
+    marks.appendChild(li);
+  }
+  marks.dataset.extracts = last.id;
+}
+
+async function saveProgramme() {
+  const items = ui.programme.map((i) => (i.kind === "card" ? i : { path: i.path, audio: i.audio, sub: i.sub }));
+  const reply = await api("PUT", "/api/programme", { items });
+  ui.programme = reply.items;
+  drawProgramme();
+}
+
+// --- alerts ------------------------------------------------------------------------
+
+function addAlert(ev) {
+  ui.alerts.unshift(ev);
+  ui.alerts = ui.alerts.slice(0, 50);
+  if (ui.screen !== "alerts") ui.unseen += 1;
+  renderAlerts();
+}
+
+function renderAlerts() {
+  const badge = $("#alert-count");
+  badge.textContent = ui.unseen;
+  badge.classList.toggle("hidden", ui.unseen === 0);
+  const ul = $("#alerts");
+  ul.innerHTML = "";
+  if (!ui.alerts.length) {
+    const li = document.createElement("li"); li.textContent = T("ui.no_alerts"); ul.appendChild(li);
+  }
+  for (const a of ui.alerts) {
+    const li = document.createElement("li");
+    li.className = a.level;
+    const when = new Date(a.ts * 1000);
+    li.innerHTML = `<span class="when"></span><span class="grow"></span>`;
+    $(".when", li).textContent = when.toLocaleTimeString(ui.lang, { hour: "2-digit", minute: "2-digit" });
+    $(".grow", li).textContent = a.message;
+    ul.appendChild(li);
+  }
+}
+
+async function loadAlerts() {
+  const reply = await api("GET", "/api/events?since=12h&limit=100");
+  ui.alerts = reply.events.filter((e) => e.level !== "info").reverse();
+  renderAlerts();
+}
+
+let toastTimer = null;
+function toast(text, kind) {
+  const el = $("#toast");
+  el.textContent = text;
+  el.className = "toast" + (kind === "info" ? " info" : "");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => el.classList.add("hidden"), 6000);
+}
+
+// --- the screening's details -------------------------------------------------------------
+
+const FIELDS = ["village", "commune", "cercle", "region"];
+const GROUPS = ["women", "men", "youth"];
+
+async function loadScreening() {
+  const reply = await api("GET", "/api/screenings/current");
+  const s = reply.screening || {};
+  for (const f of FIELDS) $(`#s-${f}`).value = (s.place || {})[f] || "";
+  for (const g of GROUPS) $(`#s-${g}`).value = (s.audience || {})[g] || 0;
+  $("#s-notes").value = s.notes || "";
+}
+
+async function saveScreening() {
+  const place = {}, audience = {};
+  for (const f of FIELDS) place[f] = $(`#s-${f}`).value.trim();
+  for (const g of GROUPS) audience[g] = Math.max(0, parseInt($(`#s-${g}`).value || "0", 10) || 0);
+  await api("PATCH", "/api/screenings/current", { place, audience, notes: $("#s-notes").value });
+  toast(T("ui.saved"), "info");
+}
+
+// --- what a touch does ---------------------------------------------------------------
+
+const actions = {
+  "show-start": () => api("POST", "/api/show/start"),
+  "show-stop": () => api("POST", "/api/show/stop"),
+  "record-start": () => {
+    const place = {};
+    for (const f of FIELDS) { const v = $(`#s-${f}`).value.trim(); if (v) place[f] = v; }
+    return api("POST", "/api/recording/start", Object.keys(place).length ? { place } : {});
+  },
+  "record-stop": async () => { await api("POST", "/api/recording/stop"); loadProgramme(); },
+  mark: async () => { await api("POST", "/api/recording/mark", { note: $("#mark-note").value }); $("#mark-note").value = ""; },
+  play: () => (ui.status && ui.status.player.file ? api("POST", "/api/player/resume") : api("POST", "/api/player/play", {})),
+  pause: () => api("POST", "/api/player/pause"),
+  next: () => api("POST", "/api/player/next"),
+  "volume-up": () => api("POST", "/api/player/volume", { volume: ((ui.status.player.volume ?? 80) + 5) }),
+  "volume-down": () => api("POST", "/api/player/volume", { volume: Math.max(0, (ui.status.player.volume ?? 80) - 5) }),
+  "programme-add": (el) => { ui.programme.push({ kind: "media", path: el.dataset.path, audio: null, sub: null }); return saveProgramme(); },
+  "programme-remove": (el) => { ui.programme.splice(+el.dataset.index, 1); return saveProgramme(); },
+  "programme-up": (el) => {
+    const i = +el.dataset.index;
+    if (i > 0) [ui.programme[i - 1], ui.programme[i]] = [ui.programme[i], ui.programme[i - 1]];
+    return saveProgramme();
+  },
+  extract: async (el) => {
+    await api("POST", "/api/extracts", { session: el.dataset.session, mark: +el.dataset.mark });
+    toast(T("ui.extract_made"), "info");
+  },
+  "count-plus": (el) => { const i = $("input", el.parentElement); i.value = (+i.value || 0) + 1; },
+  "count-minus": (el) => { const i = $("input", el.parentElement); i.value = Math.max(0, (+i.value || 0) - 1); },
+  "screening-save": () => saveScreening(),
+  language: () => loadLanguage(ui.lang === "fr" ? "en" : "fr"),
+  login: async () => {
+    await api("POST", "/api/login", { pin: $("#pin").value });
+    $("#pinpad").classList.add("hidden");
+    connect();
+  },
+};
+
+function relayAction(el) {
+  const name = el.dataset.relay;
+  const on = !ui.status.relay_details[name].on;
+  return api("POST", `/api/relays/${name}`, { on, force: false });
+}
+
+document.addEventListener("click", (e) => {
+  const el = e.target.closest("[data-action], [data-screen]");
+  if (!el) return;
+  if (el.dataset.screen) return show(el.dataset.screen);
+  const action = el.dataset.action;
+  const run = action.startsWith("relay-") ? relayAction : actions[action];
+  if (run) Promise.resolve(run(el)).catch(() => {});
+});
+document.addEventListener("contextmenu", (e) => e.preventDefault());   // no long-press menus
+
+function show(screen) {
+  ui.screen = screen;
+  $$(".screen").forEach((el) => el.classList.toggle("active", el.id === `screen-${screen}`));
+  $$("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.screen === screen));
+  if (screen === "alerts") { ui.unseen = 0; renderAlerts(); }
+  if (screen === "generator") loadHistory().catch(() => {});
+  if (screen === "programme" || screen === "debate") loadProgramme().catch(() => {});
+  if (screen === "screening") loadScreening().catch(() => {});
+}
+
+window.addEventListener("resize", () => { ui.chart = null; drawChart(); });
+
+(async function start() {
+  const state = await fetch("/api/login").then((r) => r.json()).catch(() => ({ ok: true }));
+  if (!state.ok) $("#pinpad").classList.remove("hidden");
+  await loadLanguage(ui.lang);
+  loadAlerts().catch(() => {});
+  loadProgramme().catch(() => {});
+})();
