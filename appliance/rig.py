@@ -19,6 +19,7 @@ Everything here runs on the injected clock; nothing sleeps.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import threading
 from datetime import datetime, timezone
@@ -452,7 +453,7 @@ class Rig:
             return None
         left = load.cooldown_left(now)
         if left > 0:
-            return Refused("cooling_down", relay=load.name, left_s=round(left))
+            return Refused("cooling_down", relay=load.name, left_s=math.ceil(left))
         try:
             self._require_generator()
         except Refused as refusal:

@@ -63,3 +63,12 @@ def pulse():
     server = PulseAudio()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, never a downloaded browser; no background traffic."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--no-first-run", "--disable-sync"]}

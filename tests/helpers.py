@@ -93,6 +93,8 @@ class RigProcess:
         "generator": {"poll_interval_s": 0.2, "timeout_s": 0.1},
         "sim": {"enabled": True, "seed": 1},
         "gpio": {"pin_factory": "mock"},
+        "camera": {"backend": "testsrc", "width": 320, "height": 240, "bitrate_kbps": 400},
+        "microphone": {"backend": "tone"},
         "storage": {"data_dir": "data"},
     }
 

@@ -324,9 +324,9 @@ function drawLibrary() {
 function langSelect(tracks, value, kind, index) {
   const sel = document.createElement("select");
   sel.dataset.kind = kind; sel.dataset.index = index;
-  const options = kind === "sub" ? [["none", T("ui.no_subtitles")]] : [];
+  const options = [["", T("ui.default_language")]];
+  if (kind === "sub") options.push(["none", T("ui.no_subtitles")]);
   for (const t of tracks) if (t.lang) options.push([t.lang, langName(t.lang)]);
-  if (!options.length) options.push(["", T("ui.default_language")]);
   for (const [v, text] of options) {
     const o = document.createElement("option"); o.value = v; o.textContent = text;
     if (v === (value || "")) o.selected = true;

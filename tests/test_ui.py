@@ -1,0 +1,259 @@
+"""The touch screen, in Debian's Chromium through Playwright, against a real rigd."""
+
+import json
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from .helpers import BIN, REPO, wait_for
+
+SCREENS = ["home", "generator", "programme", "debate", "screening", "alerts"]
+SIZES = [(800, 480), (1280, 800)]
+SHOTS = REPO / "docs" / "screenshots"
+
+QUICK = {
+    "show": {"switch_gap_s": 0.1, "inflate_s": 0.3},
+    "relays": {"projector": {"warmup_s": 0.3, "cooldown_s": 0.3},
+               "lights": {"pin": 23, "power_w": 400, "inrush_w": 400, "shed_on_overload": True,
+                          "priority": 20, "label": {"fr": "Éclairage", "en": "Lights"}}},
+    "player": {"vo": "null", "ao": "null"},
+    "camera": {"backend": "testsrc", "width": 320, "height": 240, "bitrate_kbps": 400},
+}
+
+
+def catalogs():
+    fr = json.loads((REPO / "web_ui/i18n/fr.json").read_text())
+    en = json.loads((REPO / "web_ui/i18n/en.json").read_text())
+    return fr, en
+
+
+@pytest.fixture
+def ui_rig(rig_process, media):
+    def make(extra=None, env=None):
+        rig = rig_process({**QUICK, **(extra or {})}, start=False, env=env)
+        films = rig.data_dir / "media" / "films"
+        films.mkdir(parents=True, exist_ok=True)
+        shutil.copy(media["film"], films / "dialogue-securite.mkv")
+        rig.start()
+        wait_for(lambda: rig.status()["generator"]["online"], what="online")
+        rig.rigctl("library")
+        return rig
+    return make
+
+
+def open_ui(page, rig, lang="fr"):
+    page.add_init_script(f"localStorage.setItem('rig.lang', '{lang}')")
+    page.goto(rig.url + "/")
+    page.wait_for_function("document.querySelector('#state').textContent.length > 1")
+
+
+def tap(page, selector):
+    page.locator(selector).first.click()
+
+
+def overflowing(page) -> list[str]:
+    """Elements sticking out of the viewport, and whether the page itself scrolls."""
+    return page.evaluate("""() => {
+        const out = [];
+        const w = window.innerWidth, h = window.innerHeight;
+        const doc = document.documentElement;
+        if (doc.scrollWidth > w || doc.scrollHeight > h) out.push(`page ${doc.scrollWidth}x${doc.scrollHeight}`);
+        for (const el of document.querySelectorAll('body *')) {
+            const r = el.getBoundingClientRect();
+            if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
+            if (el.closest('.hidden')) continue;
+            if (r.right > w + 1 || r.left < -1) out.push(`${el.tagName}#${el.id}.${el.className} x ${r.left}-${r.right}`);
+        }
+        return out;
+    }""")
+
+
+def small_targets(page) -> list[str]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll('button, input, select'))
+        .filter(el => el.offsetParent !== null && !el.closest('.hidden'))
+        .filter(el => el.getBoundingClientRect().height < 55.5)
+        .map(el => `${el.tagName} ${el.dataset.action || el.id} ${el.getBoundingClientRect().height}`)""")
+
+
+def test_every_screen_fits_both_displays_and_is_captured(ui_rig, browser):
+    rig = ui_rig()
+    rig.rigctl("show", "start")
+    rig.rigctl("programme", "set", "dialogue-securite.mkv", "--audio", "fra")
+    rig.rigctl("record", "start", "--place", "Didiéni")
+    wait_for(lambda: rig.status()["recording"]["elapsed_s"] > 2, what="recording")
+    rig.rigctl("mark", "une femme répond")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in SIZES:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        open_ui(page, rig)
+        for screen in SCREENS:
+            tap(page, f"[data-screen={screen}]")
+            page.wait_for_timeout(400)
+            assert overflowing(page) == [], f"{screen} at {width}x{height}"
+            assert small_targets(page) == [], f"{screen} at {width}x{height}"
+            page.screenshot(path=str(SHOTS / f"{screen}-{width}x{height}.png"))
+        page.close()
+    rig.rigctl("record", "stop")
+    for width, height in SIZES:
+        for screen in SCREENS:
+            shot = SHOTS / f"{screen}-{width}x{height}.png"
+            assert 1_000 < shot.stat().st_size < 300_000, shot
+
+
+def test_start_lights_the_relays_and_a_refusal_speaks_french(ui_rig, page):
+    rig = ui_rig()
+    open_ui(page, rig)
+    tap(page, "[data-action=show-start]")
+    page.wait_for_function("document.querySelector('#state').textContent === 'Prêt'", timeout=10_000)
+    for name in ("blower", "amplifier", "projector"):
+        assert "on" in page.locator(f"[data-action=relay-{name}]").get_attribute("class")
+    assert "on" not in page.locator("[data-action=relay-lights]").get_attribute("class")
+    assert rig.status()["state"] == "ready"
+
+    rig.rigctl("sim", "failure")
+    page.wait_for_function("document.querySelector('#state').textContent === 'Coupure de courant'",
+                           timeout=10_000)
+    wait_for(lambda: rig.status()["relay_details"]["projector"]["cooldown_left_s"] == 0,
+             what="the projector cooled down")
+    tap(page, "[data-action=relay-projector]")
+    page.wait_for_function(
+        "document.querySelector('#toast').textContent.startsWith('Le générateur ne répond pas')",
+        timeout=5000)
+    assert page.locator("#toast").is_visible()
+    assert not rig.status()["relays"]["projector"]
+
+
+def test_a_relay_change_reaches_the_screen_within_300_ms(ui_rig, page):
+    rig = ui_rig()
+    open_ui(page, rig)
+    page.wait_for_timeout(500)                    # the live stream is open
+    for on in (True, False, True):
+        started = time.monotonic()
+        rig.post("/api/relays/lights", {"on": on})
+        page.wait_for_function(
+            f"document.querySelector('[data-action=relay-lights]').classList.contains('on') === {str(on).lower()}",
+            timeout=2000, polling="raf")
+        assert time.monotonic() - started <= 0.3
+
+
+def test_record_mark_stop_and_the_level_meter_follows_the_voice(ui_rig, page, pulse):
+    rig = ui_rig({"microphone": {"backend": "sounddevice", "device": "pulse"}}, env=pulse.env)
+    open_ui(page, rig)
+    tap(page, "[data-screen=debate]")
+    level = lambda: float(page.eval_on_selector("#level", "el => parseFloat(el.style.width) || 0"))
+    quiet = level()
+    tone = pulse.tone(440, 20)
+    wait_for(lambda: level() > quiet + 20, timeout=5, what="the meter to move with the sound")
+    tap(page, "[data-action=record-start]")
+    page.locator("#rec-chip").wait_for(state="visible")
+    page.wait_for_function("document.querySelector('#rec-elapsed').textContent >= '0:02'", timeout=10_000)
+    page.fill("#mark-note", "question sur le poste de contrôle")
+    tap(page, "[data-action=mark]")
+    page.wait_for_function("document.querySelectorAll('#marks li').length === 1", timeout=5000)
+    assert "question sur le poste de contrôle" in page.locator("#marks").text_content()
+    tap(page, "[data-action=record-stop]")
+    page.locator("[data-action=record-start]").wait_for(state="visible", timeout=15_000)
+    tone.kill()
+    page.locator("[data-action=extract]").first.wait_for(timeout=10_000)
+    tap(page, "[data-action=extract]")
+    wait_for(lambda: any(i["kind"] == "extract" for i in rig.get("/api/library")[1]["items"]),
+             timeout=15, what="the extract in the library")
+
+
+def visible_text(page) -> str:
+    return page.evaluate("""() => {
+        const parts = [];
+        const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (walk.nextNode()) {
+            const el = walk.currentNode.parentElement;
+            if (el && el.offsetParent !== null && !el.closest('.hidden') && !el.closest('script'))
+                parts.push(walk.currentNode.textContent.trim());
+        }
+        for (const el of document.querySelectorAll('input, textarea'))
+            if (el.offsetParent !== null) parts.push(el.placeholder || '');
+        return parts.filter(Boolean).join('\\n');
+    }""")
+
+
+def test_switching_to_english_leaves_no_french(ui_rig, page):
+    rig = ui_rig()
+    rig.rigctl("show", "start")
+    fr, en = catalogs()
+    # French words that English does not share (state names, buttons, messages)
+    french = {v for k, v in fr.items() if not k.startswith("_") and v != en.get(k) and "{" not in v}
+    open_ui(page, rig, lang="fr")
+    assert "DÉMARRER" in visible_text(page) or "FIN DE SOIRÉE" in visible_text(page)
+    tap(page, "[data-action=language]")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    for screen in SCREENS:
+        tap(page, f"[data-screen={screen}]")
+        page.wait_for_timeout(300)
+        text = visible_text(page)
+        left = sorted(w for w in french if w in text.splitlines() or (len(w) > 12 and w in text))
+        assert left == [], f"French left on {screen}: {left}"
+    assert "END OF EVENING" in page.locator("#show-stop").text_content()
+
+
+def test_no_request_leaves_the_rig(ui_rig, page):
+    rig = ui_rig()
+    seen = []
+    page.on("request", lambda request: seen.append(request.url))
+    open_ui(page, rig)
+    for screen in SCREENS:
+        tap(page, f"[data-screen={screen}]")
+        page.wait_for_timeout(300)
+    tap(page, "[data-action=language]")
+    page.wait_for_timeout(300)
+    assert seen and all(url.startswith(rig.url + "/") for url in seen), \
+        [u for u in seen if not u.startswith(rig.url)]
+
+
+def test_lan_mode_needs_a_pin(tmp_path, rig_process):
+    cfg = tmp_path / "lan.toml"
+    cfg.write_text('[web]\nlisten = "0.0.0.0:8099"\n')
+    result = subprocess.run([str(BIN / "rigd"), "--config", str(cfg)], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 2 and "[web] pin: required" in result.stderr
+
+    rig = rig_process(start=False)
+    rig.config["web"] = {"listen": f"0.0.0.0:{rig.port}", "pin": "2468"}
+    from .helpers import to_toml
+    rig.config_path.write_text(to_toml(rig.config))
+    rig.env["RIG_PIN"] = "2468"
+    rig.start(wait=False)
+    import urllib.request
+    import http.cookiejar
+
+    def request(method, path, body=None, headers=None, opener=None):
+        req = urllib.request.Request(rig.url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with (opener or urllib.request.build_opener()).open(req, timeout=5) as reply:
+                return reply.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    wait_for(lambda: _answers(request), timeout=15, what="rigd")
+    assert request("POST", "/api/relays/lights", {"on": True}) == 401        # no session
+    assert request("GET", "/api/status") == 401
+    jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    assert request("POST", "/api/login", {"pin": "1111"}, opener=jar) == 401
+    assert request("POST", "/api/login", {"pin": "2468"}, opener=jar) == 200
+    assert request("GET", "/api/status", opener=jar) == 200
+    assert request("POST", "/api/show/stop", {}, opener=jar) == 409          # in, and refused on merit
+    assert request("POST", "/api/show/stop", {}, opener=jar,
+                   headers={"Origin": "http://evil.example"}) == 403          # another site
+    result = rig.rigctl("status")                                             # $RIG_PIN
+    assert result.returncode == 0, result.stderr
+    assert request("POST", "/api/show/start", "x" * 70_000, opener=jar) == 413   # oversize body
+
+
+def _answers(request):
+    try:
+        return request("GET", "/api/login") == 200
+    except OSError:
+        return False
