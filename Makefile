@@ -8,10 +8,10 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 # Debian packages the rig needs at run time and in tests.
-APT_PACKAGES := ffmpeg libmpv2 libportaudio2 pulseaudio pulseaudio-utils chromium fonts-dejavu-core
+APT_PACKAGES := ffmpeg libmpv2 libportaudio2 pulseaudio pulseaudio-utils chromium fonts-dejavu-core systemd
 APT_INSTALL  := apt-get install -y --no-install-recommends
 
-.PHONY: setup system-packages run test bench clean
+.PHONY: setup system-packages run test bench clean install uninstall
 
 setup: system-packages $(STAMP)
 
@@ -47,6 +47,14 @@ test: setup
 
 bench: setup
 	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# On a Pi, as root: apt packages, /opt/mdu-rig, users, config, units.
+# DESTDIR=/some/dir stages the files there and touches nothing else.
+install:
+	DESTDIR="$(DESTDIR)" PREFIX="$(or $(PREFIX),/opt/mdu-rig)" systemd/install-rig install
+
+uninstall:
+	DESTDIR="$(DESTDIR)" PREFIX="$(or $(PREFIX),/opt/mdu-rig)" systemd/install-rig uninstall
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -342,6 +342,8 @@ class Daemon:
                 # wakes only for the watchdog (or when a command wakes it).
                 self._wake.wait(RIG_TICK_S if self.rig.busy() else ping_every)
                 self._wake.clear()
+                while getattr(self, "_hung", False) and not self._stop.is_set():
+                    self._stop.wait(1.0)          # a stuck main loop, for the watchdog test
                 self.rig.tick()
                 now = self.clock.monotonic()
                 if now >= next_ping:
@@ -408,6 +410,11 @@ class Daemon:
         except Exception:
             log.exception("telemetry compaction failed")
 
+    def hang(self) -> None:
+        log.warning("main loop hung on request (RIGD_DEBUG_HANG_SIGNAL)")
+        self._hung = True
+        self._wake.set()
+
     def request_stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -472,6 +479,9 @@ def main(argv=None) -> int:
         return 1
     signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
     signal.signal(signal.SIGINT, lambda *_: daemon.request_stop())
+    if os.environ.get("RIGD_DEBUG_HANG_SIGNAL") == "1":
+        # Test-only: SIGUSR2 hangs the main loop, to prove the watchdog notices.
+        signal.signal(signal.SIGUSR2, lambda *_: daemon.hang())
     try:
         daemon.run()
     except StartupError as exc:
