@@ -518,6 +518,105 @@ def cmd_extract(client: Client, args) -> int:
     return EXIT_OK
 
 
+def cmd_screening(client: Client, args) -> int:
+    if args.action == "list":
+        table = Table("id", "date", "place", "women", "men", "youth", "state", box=None)
+        for r in client.get("/api/screenings")["screenings"]:
+            place = ", ".join(v for v in (r.get("place") or {}).values()) or "—"
+            a = r.get("audience") or {}
+            table.add_row(str(r["id"]), datetime.fromtimestamp(r["started_at"]).strftime("%Y-%m-%d %H:%M"),
+                          place, str(a.get("women", 0)), str(a.get("men", 0)), str(a.get("youth", 0)),
+                          "under way" if not r.get("ended_at") else "closed")
+        out.print(table)
+        return EXIT_OK
+    sid = args.id or "current"
+    if args.action == "edit":
+        patch = {}
+        place = {k: getattr(args, k) for k in ("village", "commune", "cercle", "region")
+                 if getattr(args, k) is not None}
+        if place:
+            current = client.get(f"/api/screenings/{sid}")["screening"] or {}
+            patch["place"] = {**(current.get("place") or {}), **place}
+        audience = {k: getattr(args, k) for k in ("women", "men", "youth") if getattr(args, k) is not None}
+        if audience:
+            current = client.get(f"/api/screenings/{sid}")["screening"] or {}
+            patch["audience"] = {**(current.get("audience") or {}), **audience}
+        if args.notes is not None:
+            patch["notes"] = args.notes
+        if args.lat is not None or args.lon is not None:
+            patch["gps"] = {"lat": args.lat, "lon": args.lon}
+        if not patch:
+            err.print("rigctl: nothing to change (--village, --women, --notes, ...)")
+            return EXIT_USAGE
+        record = client.request("PATCH", f"/api/screenings/{sid}", patch)["screening"]
+    else:
+        record = client.get(f"/api/screenings/{sid}")["screening"]
+        if record is None:
+            out.print("No screening yet: one begins with `rigctl show start`.")
+            return EXIT_OK
+    print(json.dumps(record, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_report(client: Client, args) -> int:
+    params = {"from": args.date_from, "to": args.date_to}
+    if args.format == "csv":
+        url = f"{client.url}/api/report?" + urllib.parse.urlencode(
+            {k: v for k, v in {**params, "format": "csv"}.items() if v})
+        req = urllib.request.Request(url, headers={"X-Rig-Pin": client.pin or ""})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as reply:
+                sys.stdout.write(reply.read().decode())
+        except urllib.error.HTTPError as exc:
+            raise Refused(exc.code, "report", json.load(exc).get("message", "")) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise Unreachable(str(exc)) from None
+        return EXIT_OK
+    print(json.dumps(client.get("/api/report", **params), indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_export(client: Client, args) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    path = os.path.abspath(args.path)
+    if args.verify:
+        reply = client.post("/api/export/verify", {"path": path})
+        if reply["ok"]:
+            out.print(f"{reply['path']}: every file matches its checksum", markup=False)
+            return EXIT_OK
+        for name in reply["bad"]:
+            err.print(f"DAMAGED  {name}", markup=False)
+        return EXIT_FAILED
+    client.post("/api/export", {"path": path, "since": args.since})
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=out) as bar:
+        task = bar.add_task("exporting", total=None)
+        while True:
+            p = client.get("/api/export")
+            bar.update(task, total=p.get("bytes_total") or None, completed=p.get("bytes_done", 0),
+                       description=f"{p.get('files_done', 0)}/{p.get('files_total', '?')} "
+                                   f"{(p.get('current') or '')[-30:]}")
+            if p["state"] in ("done", "failed"):
+                break
+            time.sleep(0.3)
+    if p["state"] == "failed":
+        err.print(f"rigctl: the export stopped: {p.get('error')}. Run it again to carry on.", markup=False)
+        return EXIT_FAILED
+    out.print(f"{p['dest']}: {p['copied']} copied, {p['skipped']} already there and intact"
+              + (f", {len(p['repaired'])} damaged copies replaced" if p["repaired"] else "")
+              + "; every file read back and checked", markup=False)
+    return EXIT_OK
+
+
+def cmd_prune(client: Client, args) -> int:
+    reply = client.post("/api/prune", {"keep_days": args.keep_days})
+    for sid in reply["deleted"]:
+        out.print(f"removed   {sid} (exported and verified)", markup=False)
+    for sid in reply["kept_unexported"]:
+        out.print(f"kept      {sid} (never exported: export it first)", markup=False)
+    return EXIT_OK
+
+
 def cmd_config_check(args) -> int:
     from .config import ConfigError, load_config
     try:
@@ -684,6 +783,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="start", type=float, help="from this second...")
     s.add_argument("--to", dest="end", type=float, help="...to this one")
     s.set_defaults(func=cmd_extract)
+
+    s = sub.add_parser("screening", help="screenings on record: list, show, edit")
+    s.add_argument("action", choices=["list", "show", "edit"])
+    s.add_argument("id", nargs="?", help="a screening's id (default: the current or last one)")
+    for key in ("village", "commune", "cercle", "region", "notes"):
+        s.add_argument(f"--{key}")
+    for key in ("women", "men", "youth"):
+        s.add_argument(f"--{key}", type=int)
+    s.add_argument("--lat", type=float)
+    s.add_argument("--lon", type=float)
+    s.set_defaults(func=cmd_screening)
+
+    s = sub.add_parser("report", help="one row per screening, and the totals")
+    s.add_argument("--from", dest="date_from", help="first day, e.g. 2026-03-01")
+    s.add_argument("--to", dest="date_to", help="last day")
+    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("export", help="copy the report, records, recordings and extracts to a stick")
+    s.add_argument("path", help="the stick's mount point (or any folder)")
+    s.add_argument("--since", help="only screenings from this day on")
+    s.add_argument("--verify", action="store_true", help="check an export against its manifest")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("prune", help="remove old recordings that were exported and verified")
+    s.add_argument("--keep-days", type=float, required=True)
+    s.set_defaults(func=cmd_prune)
 
     s = sub.add_parser("sim", help="the simulated generator's scenario")
     s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc; "

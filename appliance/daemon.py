@@ -43,6 +43,7 @@ from .library import Library
 from .loads import build_loads
 from .programme import ProgrammeRunner
 from .recorder import Recorder
+from .export import Exporter
 from .screenings import Screenings
 from .rig import Rig
 from .sdnotify import Notifier
@@ -103,6 +104,8 @@ class Daemon:
         self.rig.recorder = self.recorder
         self.screenings = Screenings(self.store, self.clock)
         self.rig.screenings = self.screenings
+        self.exporter = Exporter(data_dir, self.screenings, self.store, self.recorder.root,
+                                 self.library.root / "extracts", self.clock, self.events)
         open_screening = self.screenings.open_one()
         if open_screening is not None and saved:
             self.rig.screening_id = open_screening["id"]

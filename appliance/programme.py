@@ -140,7 +140,8 @@ class ProgrammeRunner:
             self.player.play(path, audio=_prefer(audio or item.get("audio"), self.cfg.audio_languages),
                              sub=subs, start=position, title=item.get("title"))
         self.events.emit("programme.item", "info", "player", index=index + 1, of=len(self.items),
-                         title=item.get("title") or item.get("text"))
+                         title=item.get("title") or item.get("text"), path=item.get("path"),
+                         audio=audio or item.get("audio"), sub=sub or item.get("sub"))
         self._save(force=True)
         if self.on_started:
             self._callbacks.append(self.on_started)

@@ -411,8 +411,12 @@ class Rig:
         with self._lock:
             if self.state in ("power_lost", "shutting_down", "closing"):
                 raise Refused("not_now", state=self.state)
+        screening = None
+        if self.screenings is not None and self.screening_id is not None:
+            screening = self.screenings.get(self.screening_id)
+            place = place or (screening or {}).get("place") or None
         try:
-            session = self.recorder.start(place=place)
+            session = self.recorder.start(place=place, screening=self.screening_id)
         except RecorderRefused as exc:
             raise Refused(exc.code, **exc.data)
         with self._lock:

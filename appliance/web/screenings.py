@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+import shutil
+from pathlib import Path
 
+from flask import Blueprint, Response, abort, jsonify, request
+
+from ..export import ROOT, ExportRefused, prune, verify_export
+from ..reports import report, to_csv
 from ..screenings import ScreeningError
-from .common import body, daemon
+from .api import parse_since
+from .common import body, daemon, refusal
 
 screenings = Blueprint("screenings", __name__)
 
@@ -46,3 +52,99 @@ def edit(sid):
         abort(400, str(exc))
     d.events.emit("screening.edited", "info", "show", screening=record["id"])
     return jsonify(screening=updated)
+
+
+# --- reports, export, retention ---------------------------------------------------
+
+def _when(name: str):
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = parse_since(raw, daemon().clock.time())
+    except ValueError:
+        abort(400, f"{name}: expected a date such as 2026-03-01")
+    if name == "to" and len(raw) == 10:        # a whole day: up to its end
+        value += 86400 - 0.001
+    return value
+
+
+@screenings.get("/report")
+def report_view():
+    d = daemon()
+    rep = report(d.screenings, d.store, d.recorder.root, d.clock.time(), _when("from"), _when("to"))
+    if request.args.get("format") == "csv":
+        return Response(to_csv(rep["rows"], rep["totals"]), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=report.csv"})
+    return jsonify(rows=rep["rows"], totals=rep["totals"])
+
+
+def removable_mounts() -> list[dict]:
+    """Mounted sticks: what is mounted under /media or /mnt."""
+    out = []
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                device, mount, kind = line.split()[:3]
+                mount = mount.replace("\\040", " ")
+                if mount.startswith(("/media/", "/mnt/")) and kind in (
+                        "vfat", "exfat", "ntfs", "ntfs3", "fuseblk", "ext4", "ext3", "ext2", "btrfs"):
+                    usage = shutil.disk_usage(mount)
+                    out.append({"path": mount, "device": device, "type": kind,
+                                "free_bytes": usage.free, "size_bytes": usage.total})
+    except OSError:
+        pass
+    return out
+
+
+@screenings.get("/export/targets")
+def export_targets():
+    return jsonify(targets=removable_mounts())
+
+
+@screenings.post("/export")
+def export_start():
+    d = daemon()
+    b = body()
+    path = b.get("path")
+    if not isinstance(path, str) or not path:
+        abort(400, 'expected {"path": "/media/usb0", "since": "2026-03-01"}')
+    since = None
+    if b.get("since"):
+        try:
+            since = parse_since(str(b["since"]), d.clock.time())
+        except ValueError:
+            abort(400, "since: expected a date such as 2026-03-01")
+    try:
+        progress = d.exporter.start(path, since)
+    except ExportRefused as exc:
+        return refusal(exc.code, exc.data)
+    return jsonify(progress), 202
+
+
+@screenings.get("/export")
+def export_progress():
+    return jsonify(daemon().exporter.progress())
+
+
+@screenings.post("/export/verify")
+def export_verify():
+    b = body()
+    path = b.get("path")
+    if not isinstance(path, str):
+        abort(400, 'expected {"path": "/media/usb0"}')
+    export_dir = Path(path) / ROOT if (Path(path) / ROOT).exists() else Path(path)
+    bad = verify_export(export_dir)
+    return jsonify(path=str(export_dir), bad=bad, ok=not bad)
+
+
+@screenings.post("/prune")
+def prune_view():
+    d = daemon()
+    b = body()
+    keep = b.get("keep_days")
+    if not isinstance(keep, (int, float)) or isinstance(keep, bool) or keep < 0:
+        abort(400, 'expected {"keep_days": 30}')
+    deleted, kept = prune(d.recorder.root, keep, d.clock.time())
+    d.events.emit("recordings.pruned", "info", "export", deleted=len(deleted), kept=len(kept))
+    return jsonify(deleted=deleted, kept_unexported=kept)

@@ -16,6 +16,11 @@ def index():
     return send_from_directory(WEB_UI / "templates", "index.html")
 
 
+@ui.get("/report")
+def report_page():
+    return send_from_directory(WEB_UI / "templates", "report.html")
+
+
 @ui.get("/favicon.ico")
 def favicon():
     return "", 204

@@ -92,6 +92,7 @@ function onEvent(ev) {
   }
   if (ev.code === "programme.ended" || ev.code === "power.restored") toast(ev.message, "info");
   if (ev.code === "extract.made" || ev.code === "library.imported") loadProgramme();
+  if (ev.code === "export.done" || ev.code === "recordings.pruned") toast(ev.message, "info");
 }
 
 // --- drawing ------------------------------------------------------------------------
@@ -484,6 +485,14 @@ const actions = {
   "count-minus": (el) => { const i = $("input", el.parentElement); i.value = Math.max(0, (+i.value || 0) - 1); },
   "screening-save": () => saveScreening(),
   language: () => loadLanguage(ui.lang === "fr" ? "en" : "fr"),
+  report: () => { window.location.href = "/report"; },
+  export: async () => {
+    const { targets } = await api("GET", "/api/export/targets");
+    if (!targets.length) return toast(T("ui.no_stick"));
+    await api("POST", "/api/export", { path: targets[0].path });
+    toast(`${T("ui.export")}: ${targets[0].path}…`, "info");
+  },
+  prune: () => api("POST", "/api/prune", { keep_days: 30 }),
   login: async () => {
     await api("POST", "/api/login", { pin: $("#pin").value });
     $("#pinpad").classList.add("hidden");

@@ -1,0 +1,109 @@
+"""Reports of screenings: one row per evening, and the totals funders ask for.
+
+    >>> rows = report_rows(screenings, store, recordings_root, since, until)
+    >>> totals(rows)
+    {"screenings": 12, "women": 830, "men": 1010, "youth": 1400, "people": 3240, ...}
+    >>> to_csv(rows, totals)
+
+What played, what was recorded and what went wrong are read from the
+rig's events and its recordings, so a report is always whole, even for a
+screening whose evening ended with a power cut.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from .recording import sessions
+
+FAULT_LEVELS = ("alarm", "critical")
+COLUMNS = ["id", "date", "start", "end", "village", "commune", "cercle", "region", "lat", "lon",
+           "women", "men", "youth", "people", "items", "screened_h", "recordings", "debate_h",
+           "marks", "extracts", "energy_kwh", "peak_load_pct", "faults", "notes"]
+
+
+def enrich(record: dict, store, recordings_root, now: float) -> dict:
+    """The record with what the events and recordings say of its evening."""
+    start = record["started_at"]
+    end = record.get("ended_at") or now
+    events = [e for e in store.events(since_ts=start, limit=100_000) if e["ts"] <= end]
+    items = []
+    for i, e in enumerate(events):
+        if e["code"] != "programme.item":
+            continue
+        # an item plays until the next item, the end, an error, or the show's end
+        stop = next((x["ts"] for x in events[i + 1:] if x["code"] in
+                     ("programme.item", "programme.ended", "player.error", "power.lost")
+                     or (x["code"] == "show.state" and x["data"].get("new") in ("closing", "idle"))),
+                    end)
+        items.append({"title": e["data"].get("title"), "path": e["data"].get("path"),
+                      "audio": e["data"].get("audio"), "sub": e["data"].get("sub"),
+                      "at": e["ts"], "played_s": round(max(0.0, stop - e["ts"]), 1)})
+    faults = [{"at": e["ts"], "level": e["level"], "code": e["code"], "data": e["data"]}
+              for e in events if e["level"] in FAULT_LEVELS]
+    recs = [s for s in sessions(recordings_root) if s.data.get("screening") == record["id"]]
+    recordings = [{"id": s.id, "duration_s": s.data.get("duration_s"), "final": s.data.get("final"),
+                   "marks": s.data.get("marks", []), "extracts": s.data.get("extracts", []),
+                   "exported": s.data.get("exported", [])} for s in recs]
+    used = record.get("energy_used_wh")
+    if used is None and record.get("energy_start_wh") is not None and record.get("energy_end_wh") is not None:
+        used = record["energy_end_wh"] - record["energy_start_wh"]
+    return {**record, "items": items, "faults": faults, "recordings": recordings,
+            "energy_used_wh": used}
+
+
+def row(record: dict) -> dict:
+    place, audience, gps = record.get("place") or {}, record.get("audience") or {}, record.get("gps") or {}
+    started = datetime.fromtimestamp(record["started_at"])
+    ended = datetime.fromtimestamp(record["ended_at"]) if record.get("ended_at") else None
+    people = sum(int(audience.get(g) or 0) for g in ("women", "men", "youth"))
+    recs = record.get("recordings", [])
+    return {
+        "id": record["id"], "date": started.strftime("%Y-%m-%d"), "start": started.strftime("%H:%M"),
+        "end": ended.strftime("%H:%M") if ended else "",
+        **{k: place.get(k, "") for k in ("village", "commune", "cercle", "region")},
+        "lat": gps.get("lat", ""), "lon": gps.get("lon", ""),
+        "women": int(audience.get("women") or 0), "men": int(audience.get("men") or 0),
+        "youth": int(audience.get("youth") or 0), "people": people,
+        "items": " | ".join(f"{i['title']} ({i['audio'] or '-'}, {i['played_s'] / 60:.0f} min)"
+                            for i in record.get("items", [])),
+        "screened_h": round(sum(i["played_s"] for i in record.get("items", [])) / 3600, 2),
+        "recordings": len(recs),
+        "debate_h": round(sum(r["duration_s"] or 0 for r in recs) / 3600, 2),
+        "marks": sum(len(r["marks"]) for r in recs),
+        "extracts": sum(len(r["extracts"]) for r in recs),
+        "energy_kwh": round(record["energy_used_wh"] / 1000, 3) if record.get("energy_used_wh") is not None else "",
+        "peak_load_pct": record.get("peak_load_pct") if record.get("peak_load_pct") is not None else "",
+        "faults": len(record.get("faults", [])),
+        "notes": record.get("notes", ""),
+    }
+
+
+def totals(rows: list[dict]) -> dict:
+    def total(key):
+        return round(sum(r[key] for r in rows if isinstance(r[key], (int, float))), 3)
+    return {"screenings": len(rows), "women": total("women"), "men": total("men"),
+            "youth": total("youth"), "people": total("people"), "screened_h": total("screened_h"),
+            "debate_h": total("debate_h"), "energy_kwh": total("energy_kwh"),
+            "recordings": total("recordings"), "extracts": total("extracts")}
+
+
+def report(screenings, store, recordings_root, now: float, since: float | None = None,
+           until: float | None = None) -> dict:
+    records = [enrich(r, store, recordings_root, now) for r in screenings.list(since, until)]
+    rows = [row(r) for r in records]
+    return {"rows": rows, "totals": totals(rows), "screenings": records}
+
+
+def to_csv(rows: list[dict], total: dict) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r)
+    writer.writerow({"id": "TOTAL", "date": f"{total['screenings']} screenings",
+                     **{k: total[k] for k in ("women", "men", "youth", "people", "screened_h",
+                                              "recordings", "debate_h", "extracts", "energy_kwh")}})
+    return out.getvalue()
