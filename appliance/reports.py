@@ -69,9 +69,9 @@ def row(record: dict) -> dict:
         "youth": int(audience.get("youth") or 0), "people": people,
         "items": " | ".join(f"{i['title']} ({i['audio'] or '-'}, {i['played_s'] / 60:.0f} min)"
                             for i in record.get("items", [])),
-        "screened_h": round(sum(i["played_s"] for i in record.get("items", [])) / 3600, 2),
+        "screened_h": round(sum(i["played_s"] for i in record.get("items", [])) / 3600, 3),
         "recordings": len(recs),
-        "debate_h": round(sum(r["duration_s"] or 0 for r in recs) / 3600, 2),
+        "debate_h": round(sum(r["duration_s"] or 0 for r in recs) / 3600, 3),
         "marks": sum(len(r["marks"]) for r in recs),
         "extracts": sum(len(r["extracts"]) for r in recs),
         "energy_kwh": round(record["energy_used_wh"] / 1000, 3) if record.get("energy_used_wh") is not None else "",
