@@ -348,21 +348,26 @@ def cmd_library(client: Client, args) -> int:
     return EXIT_OK
 
 
-def cmd_import(client: Client, args) -> int:
+def _progress_bar(client: Client, path: str) -> dict:
+    """Follow a copying job (import, export) until it ends; return its last progress."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-    path = os.path.abspath(args.path)
-    client.post("/api/library/import", {"path": path})
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                   TimeRemainingColumn(), console=out) as bar:
-        task = bar.add_task("importing", total=None)
+        task = bar.add_task("", total=None)
         while True:
-            p = client.get("/api/library/import")
+            p = client.get(path)
             bar.update(task, total=p.get("bytes_total") or None, completed=p.get("bytes_done", 0),
                        description=f"{p.get('files_done', 0)}/{p.get('files_total', '?')} "
-                                   f"{p.get('current') or ''}"[:40])
+                                   f"{(p.get('current') or '')[-30:]}")
             if p["state"] in ("done", "failed"):
-                break
+                return p
             time.sleep(0.3)
+
+
+def cmd_import(client: Client, args) -> int:
+    path = os.path.abspath(args.path)
+    client.post("/api/library/import", {"path": path})
+    p = _progress_bar(client, "/api/library/import")
     for item in p.get("copied", []):
         out.print(f"copied   {item['file']} → {item['path']} (checksum verified)", markup=False)
     for item in p.get("skipped", []):
@@ -577,7 +582,6 @@ def cmd_report(client: Client, args) -> int:
 
 
 def cmd_export(client: Client, args) -> int:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
     path = os.path.abspath(args.path)
     if args.verify:
         reply = client.post("/api/export/verify", {"path": path})
@@ -588,17 +592,7 @@ def cmd_export(client: Client, args) -> int:
             err.print(f"DAMAGED  {name}", markup=False)
         return EXIT_FAILED
     client.post("/api/export", {"path": path, "since": args.since})
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TimeRemainingColumn(), console=out) as bar:
-        task = bar.add_task("exporting", total=None)
-        while True:
-            p = client.get("/api/export")
-            bar.update(task, total=p.get("bytes_total") or None, completed=p.get("bytes_done", 0),
-                       description=f"{p.get('files_done', 0)}/{p.get('files_total', '?')} "
-                                   f"{(p.get('current') or '')[-30:]}")
-            if p["state"] in ("done", "failed"):
-                break
-            time.sleep(0.3)
+    p = _progress_bar(client, "/api/export")
     if p["state"] == "failed":
         err.print(f"rigctl: the export stopped: {p.get('error')}. Run it again to carry on.", markup=False)
         return EXIT_FAILED

@@ -22,7 +22,6 @@ import signal
 import sys
 import threading
 import urllib.request
-from pathlib import Path
 
 from . import __version__
 from .clock import SystemClock

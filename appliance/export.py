@@ -29,7 +29,8 @@ import shutil
 import threading
 from pathlib import Path
 
-from .recording import FINAL_NAME, Session, sessions, write_json_atomic
+from .files import sha256_of, write_json_atomic
+from .recording import FINAL_NAME, Session, sessions
 from .reports import report, to_csv
 
 ROOT = "mdu-rig-export"
@@ -42,14 +43,6 @@ class ExportRefused(Exception):
     def __init__(self, code: str, **data):
         super().__init__(code)
         self.code, self.data = code, data
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_back(path: Path) -> str:

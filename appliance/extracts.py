@@ -16,8 +16,8 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
-from .recording import (FINAL_NAME, RecordingError, Session, fsync_dir, fsync_file, place_label,
-                        probe_duration, slug, write_json_atomic)
+from .files import fsync_dir, fsync_file, write_json_atomic
+from .recording import FINAL_NAME, RecordingError, Session, place_label, probe_duration, slug
 
 
 def window(session: Session, *, mark: int | None = None, start: float | None = None,

@@ -20,7 +20,8 @@ import shutil
 import threading
 from pathlib import Path
 
-from .library import PARTIAL, VIDEO_SUFFIXES, Library, fsync_dir, sha256_of
+from .files import fsync_dir, sha256_of
+from .library import PARTIAL, VIDEO_SUFFIXES, Library
 
 log = logging.getLogger(__name__)
 

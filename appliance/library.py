@@ -14,14 +14,13 @@ it is shown with the extract.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import subprocess
 import threading
 from pathlib import Path
 
+from .files import sha256_of
 from .languages import normalise
 
 log = logging.getLogger(__name__)
@@ -35,14 +34,6 @@ PROBE_TIMEOUT_S = 60
 
 def is_partial(path: Path) -> bool:
     return path.name.startswith(".") and path.name.endswith(PARTIAL)
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def probe(path: Path) -> tuple[float | None, list[dict], str | None]:
@@ -192,10 +183,3 @@ class Library:
             db.execute("UPDATE media SET sha256 = ? WHERE path = ?", (digest, rel))
         return digest
 
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -27,8 +27,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from .recording import (RecordingError, Session, finalize, fsync_dir, fsync_file, place_label,
-                        sessions)
+from .files import fsync_dir, fsync_file
+from .recording import RecordingError, Session, finalize, place_label, sessions
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,8 @@ import unicodedata
 from datetime import datetime
 from pathlib import Path
 
+from .files import fsync_dir, fsync_file, write_json_atomic
+
 FINAL_NAME = "debate.mkv"
 SEGMENT = re.compile(r"^part(\d{2})_(\d{5})\.ts$")
 
@@ -40,33 +42,6 @@ def slug(text: str, default: str = "lieu", limit: int = 40) -> str:
     ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
     cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return cleaned[:limit].strip("-") or default
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write ``data`` so that a power cut leaves either the old file or the new one."""
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def place_label(place: dict) -> str:

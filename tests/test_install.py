@@ -1,6 +1,5 @@
 """Installing on a Pi: units, firmware config, the staged tree, the watchdog."""
 
-import os
 import shutil
 import signal
 import socket
@@ -8,7 +7,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 
 from .helpers import BIN, REPO
 

@@ -11,7 +11,8 @@ import pytest
 from appliance.clock import SystemClock
 from appliance.events import EventBus
 from appliance.importer import Importer, ImportRefused
-from appliance.library import Library, sha256_of
+from appliance.files import sha256_of
+from appliance.library import Library
 from appliance.store import Store
 
 

@@ -8,7 +8,7 @@ import tty
 import pytest
 
 from appliance.clock import SystemClock
-from appliance.config import AlarmsConfig, Config
+from appliance.config import Config
 from appliance.devices.meter import Meter, MeterPoller
 from appliance.devices.profiles import PROFILES
 from appliance.events import EventBus

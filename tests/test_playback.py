@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import time
 
 from .helpers import wait_for
 

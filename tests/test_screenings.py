@@ -6,15 +6,13 @@ import json
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from appliance.clock import SystemClock
-from appliance.export import MANIFEST, ROOT, Exporter, ExportRefused, prune, sha256_of, verify_export
+from appliance.export import MANIFEST, ROOT, Exporter, ExportRefused, prune, verify_export
 from appliance.recording import FINAL_NAME, Session
 from appliance.screenings import Screenings
-from appliance.sim.media import make_film
 from appliance.store import Store
 
 from .helpers import wait_for

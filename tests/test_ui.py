@@ -1,7 +1,6 @@
 """The touch screen, in Debian's Chromium through Playwright, against a real rigd."""
 
 import json
-import re
 import shutil
 import subprocess
 import time

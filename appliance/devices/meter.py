@@ -27,7 +27,7 @@ import logging
 import os
 import termios
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import minimalmodbus
 import serial

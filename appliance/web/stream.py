@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import queue
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify
 
-from ..i18n import CATALOG_DIR
 from .common import daemon, lang
 
 stream = Blueprint("stream", __name__)
