@@ -10,6 +10,7 @@ written down, so a restarted daemon can carry on a warm-up or cool-down.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .config import RelayConfig
@@ -56,8 +57,9 @@ class Load:
             "on": self.is_on,
             "label": dict(self.cfg.label),
             "power_w": self.cfg.power_w,
-            "warmup_left_s": round(self.warmup_left(now), 1),
-            "cooldown_left_s": round(self.cooldown_left(now), 1),
+            # Rounded up: 0 means over, never "almost".
+            "warmup_left_s": math.ceil(self.warmup_left(now) * 10) / 10,
+            "cooldown_left_s": math.ceil(self.cooldown_left(now) * 10) / 10,
             "shed_on_overload": self.cfg.shed_on_overload,
         }
 

@@ -62,7 +62,7 @@ async function api(method, path, body) {
   if (reply.status === 401) { $("#pinpad").classList.remove("hidden"); throw new Error("pin"); }
   const data = await reply.json().catch(() => ({}));
   if (!reply.ok) {
-    toast(data.message || `${reply.status}`);
+    toast(data.message || `${reply.status}`, "answer");
     addAlert({ level: "warning", message: data.message || `${reply.status}`, ts: Date.now() / 1000 });
     throw new Error(data.error || reply.status);
   }
@@ -423,8 +423,12 @@ async function loadAlerts() {
   renderAlerts();
 }
 
-let toastTimer = null;
+let toastTimer = null, answerUntil = 0;
 function toast(text, kind) {
+  // The answer to what the crew just tapped stays up a moment: events that
+  // arrive meanwhile are in Alerts, they do not cover it.
+  if (kind !== "answer" && Date.now() < answerUntil) return;
+  if (kind === "answer") answerUntil = Date.now() + 4000;
   const el = $("#toast");
   el.textContent = text;
   el.className = "toast" + (kind === "info" ? " info" : "");
