@@ -53,6 +53,7 @@ log = logging.getLogger("rigd")
 
 COMPACT_EVERY_S = 3600.0
 RIG_TICK_S = 0.1
+MIC_IDLE_S = 15.0
 
 
 class StartupError(RuntimeError):
@@ -168,7 +169,7 @@ class Daemon:
             device = int(m.device) if m.device.isdigit() else (m.device or None)
             try:
                 mic = SoundDeviceMicrophone(device=device, **kw)
-                mic.start(None)
+                mic.start(None)           # proves the device is there; runs on demand after
                 return mic
             except Exception as exc:      # no card, no PortAudio, a wrong name
                 self.events.emit("microphone.fallback", "warning", "recorder",
@@ -177,6 +178,21 @@ class Daemon:
         mic = ToneMicrophone(**kw)
         mic.start(None)
         return mic
+
+    def listening(self) -> None:
+        """Someone watches the level meter (a status request, the live screen)."""
+        self._listened_at = self.clock.monotonic()
+        try:
+            self.microphone.ensure_started()
+        except Exception as exc:        # a microphone unplugged since: the recorder says so
+            log.warning("microphone: %s", exc)
+
+    def _idle_microphone(self) -> None:
+        """Nobody recording or watching for a while: stop capturing (CPU, power)."""
+        if self.recorder.active or self.events.has_subscribers():
+            return
+        if self.clock.monotonic() - getattr(self, "_listened_at", 0.0) > MIC_IDLE_S:
+            self.microphone.stop()
 
     def _make_inputs(self) -> dict[str, Input]:
         inputs = {}
@@ -262,6 +278,7 @@ class Daemon:
         return self.catalog.text(key, lang, params)
 
     def status(self) -> dict:
+        self.listening()
         status = self.rig.status()
         if self.sim is not None:
             status["sim"] = {"scenario": self.sim.scenario}
@@ -354,6 +371,7 @@ class Daemon:
                 if now >= next_compact:
                     next_compact = now + COMPACT_EVERY_S
                     self._compact()
+                self._idle_microphone()
                 if now >= next_host:
                     next_host = now + self.config.power.host_poll_s
                     self._read_host()

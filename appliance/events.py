@@ -66,6 +66,10 @@ class EventBus:
             self._subscribers.append(q)
         return q
 
+    def has_subscribers(self) -> bool:
+        with self._lock:
+            return bool(self._subscribers)
+
     def unsubscribe(self, q: queue.Queue) -> None:
         with self._lock:
             if q in self._subscribers:

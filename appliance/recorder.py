@@ -199,6 +199,7 @@ class Recorder:
             if not resume:
                 self.session = Session.create(self.root, place, self.clock.time(), screening)
                 self._known, self._warned = set(), set()
+            self.microphone.ensure_started()
             part = len(self.session.data["parts"]) + 1
             capture = Capture(self.session, part, self.camera, self.microphone, self.config)
             try:

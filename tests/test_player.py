@@ -70,7 +70,10 @@ def test_volume_is_capped(player):
     assert player.set_volume(-4) == 0
 
 
-def test_a_dead_mpv_core_is_replaced(player, media):
+def test_libmpv_is_loaded_only_when_needed_and_a_dead_core_is_replaced(player, media):
+    assert player._mpv is None and player.snapshot()["file"] is None   # an idle rig stays small
+    player.play(str(media["film"]))
+    wait_for(lambda: playing(player), what="playback")
     player._mpv.command("quit")          # the core shuts down as if it had crashed
     wait_for(lambda: player._mpv.core_shutdown, what="core down")
     player.play(str(media["film"]))

@@ -21,8 +21,6 @@ import queue
 import threading
 import time
 
-import numpy as np
-
 log = logging.getLogger(__name__)
 
 SILENCE_DBFS = -120.0
@@ -41,7 +39,8 @@ class _Meter:
         self.updated_at: float | None = None
         self.blocks = 0
 
-    def feed(self, block: np.ndarray) -> None:
+    def feed(self, block) -> None:
+        import numpy as np
         samples = block.astype(np.float32) / 32768.0
         peak = float(np.max(np.abs(samples))) if samples.size else 0.0
         rms = float(np.sqrt(np.mean(samples ** 2))) if samples.size else 0.0
@@ -74,7 +73,7 @@ class _Base:
         return {**self.meter.snapshot(), "overflows": self.overflows,
                 "dropped_blocks": self.dropped_blocks, "backend": self.backend}
 
-    def _push(self, block: np.ndarray) -> None:
+    def _push(self, block) -> None:
         self.meter.feed(block)
         try:
             self._queue.put_nowait(block.tobytes())
@@ -96,6 +95,15 @@ class _Base:
                 log.warning("microphone: the recording stopped taking sound")
                 self._sink = None
 
+    @property
+    def running(self) -> bool:
+        return self._running.is_set()
+
+    def ensure_started(self) -> None:
+        """Capture from now on (for the level meter, or a recording); no-op if already."""
+        if not self.running:
+            self.start(self._sink)
+
     def start(self, sink=None) -> None:
         """Start capturing; ``sink`` (bytes -> None) receives s16le PCM, or nothing."""
         self._sink = sink
@@ -114,11 +122,14 @@ class _Base:
         self._sink = sink
 
     def stop(self) -> None:
+        if not self.running:
+            return
         self._close()
         self._running.clear()
         if self._writer:
             self._writer.join(timeout=2)
         self._sink = None
+        self.meter.peak = self.meter.rms = None
 
     def _open(self) -> None:
         raise NotImplementedError
@@ -175,6 +186,7 @@ class ToneMicrophone(_Base):
         self._thread.start()
 
     def _run(self) -> None:
+        import numpy as np
         n = 0
         start = time.monotonic()
         block_s = self.blocksize / self.samplerate

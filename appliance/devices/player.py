@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import mpv
-
 from ..languages import normalise
 
 log = logging.getLogger(__name__)
@@ -39,13 +37,20 @@ class Player:
         self.last_error: str | None = None
         self._volume = min(cfg.volume, cfg.volume_max)
         self._lock = threading.RLock()
-        self._mpv: mpv.MPV | None = None
+        self._mpv = None
         self._errors: list[str] = []
-        self._start()
+        # libmpv is loaded when first needed, unless the projector must show
+        # black from the start (a real screen): an idle rig stays small.
+        if cfg.idle_black and cfg.vo != "null":
+            self._start()
 
     # --- the mpv core ---------------------------------------------------------
 
     def _start(self) -> None:
+        try:
+            import mpv
+        except (ImportError, OSError) as exc:
+            raise PlayerError(f"the video player cannot start (libmpv: {exc})") from None
         c = self.cfg
         options = dict(
             vo=c.vo, ao=c.ao, idle=True, ytdl=False, osc=False,
@@ -92,15 +97,17 @@ class Player:
             self._errors = (self._errors + [text])[-10:]
         log.debug("mpv %s %s", level, text)
 
-    def _core(self) -> mpv.MPV:
-        """The mpv core, made anew if the old one has died."""
-        if self._mpv is None or self._mpv.core_shutdown:
+    def _core(self):
+        """The mpv core, made on first use, and anew if the old one has died."""
+        if self._mpv is not None and self._mpv.core_shutdown:
             log.warning("the mpv core had stopped; starting a new one")
             self._mpv = None
+        if self._mpv is None:
             self._start()
         return self._mpv
 
     def _call(self, fn):
+        import mpv
         with self._lock:
             try:
                 return fn(self._core())
@@ -150,7 +157,8 @@ class Player:
 
     def stop(self) -> None:
         self.path, self.title = None, None
-        self._call(lambda core: core.command("stop"))
+        if self._mpv is not None:
+            self._call(lambda core: core.command("stop"))
 
     def seek(self, seconds: float, relative: bool = False) -> None:
         reference = "relative" if relative else "absolute"
@@ -194,6 +202,10 @@ class Player:
         return self._call(go)
 
     def snapshot(self) -> dict:
+        if self._mpv is None:         # never started: nothing has played
+            return {"file": None, "title": None, "position_s": None, "duration_s": None,
+                    "paused": False, "audio_lang": None, "sub_lang": None, "volume": self._volume}
+
         def go(core):
             playing = self.path is not None and core.idle_active is False
             audio = sub = None
