@@ -44,12 +44,14 @@ def idle_footprint(tmp: Path) -> None:
     sim = subprocess.Popen([sys.executable, "-m", "appliance.sim", "--dir", str(tmp / "idle-sim")],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     port = sim.stdout.readline().strip()
+    # As on a Pi with nobody at the screen: no film loaded, nobody watching the level meter.
     rig = RigProcess(tmp / "idle", {"sim": {"enabled": False},
                                     "generator": {"port": port, "poll_interval_s": 1.0,
-                                                  "timeout_s": 0.2}})
+                                                  "timeout_s": 0.2},
+                                    "player": {"vo": "null", "ao": "null"}})
     rig.start()
     proc = psutil.Process(rig.proc.pid)
-    time.sleep(30)                      # the figure asked for is "after 30 s"
+    time.sleep(30)                      # the figure asked for is "after 30 s" (no status asked meanwhile)
     cpu0 = proc.cpu_times()
     t0 = time.monotonic()
     time.sleep(20)
