@@ -80,6 +80,8 @@ def small_targets(page) -> list[str]:
 def test_every_screen_fits_both_displays_and_is_captured(ui_rig, browser):
     rig = ui_rig()
     rig.rigctl("show", "start")
+    rig.rigctl("screening", "edit", "--village", "Didiéni", "--cercle", "Kolokani",
+               "--region", "Koulikoro", "--women", "42", "--men", "57", "--youth", "88")
     rig.rigctl("programme", "set", "dialogue-securite.mkv", "--audio", "fra")
     rig.rigctl("record", "start", "--place", "Didiéni")
     wait_for(lambda: rig.status()["recording"]["elapsed_s"] > 2, what="recording")
