@@ -402,7 +402,8 @@ def cmd_programme(client: Client, args) -> int:
         if args.card:
             new.append({"kind": "card", "text": args.card, "seconds": args.seconds})
         for f in args.files:
-            new.append({"path": _library_path(client, f), "audio": args.audio, "sub": args.sub})
+            # a bare name ("dialogue.mkv") is found in the library by the daemon
+            new.append({"path": f, "audio": args.audio, "sub": args.sub})
         if not new:
             err.print("rigctl: name a film (or --card TEXT) to put in the programme")
             return EXIT_USAGE
@@ -411,15 +412,6 @@ def cmd_programme(client: Client, args) -> int:
     for n, item in enumerate(saved, start=1):
         out.print(_item_line(n, item), markup=False)
     return EXIT_OK
-
-
-def _library_path(client: Client, name: str) -> str:
-    if "/" in name:
-        return name
-    for item in client.get("/api/library")["items"]:
-        if item["name"] == name:
-            return item["path"]
-    raise Refused(404, "not_found", f"no film or extract named {name!r} in the library")
 
 
 def _player_line(s: dict) -> str:

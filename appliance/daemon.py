@@ -104,7 +104,7 @@ class Daemon:
         self.rig.recorder = self.recorder
         self.screenings = Screenings(self.store, self.clock)
         self.rig.screenings = self.screenings
-        self.exporter = Exporter(data_dir, self.screenings, self.store, self.recorder.root,
+        self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
                                  self.library.root / "extracts", self.clock, self.events)
         open_screening = self.screenings.open_one()
         if open_screening is not None and saved:
@@ -116,6 +116,7 @@ class Daemon:
         self.rig.on_shutdown_begin = self._shutdown_begin
         self.rig.on_shutdown = self._shutdown_end
         self._shutdown_lock = threading.Lock()
+        self._resume_shutdown: str | None = None
         self._check_flags()
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
         from .web import create_app
@@ -278,7 +279,6 @@ class Daemon:
         return self.catalog.text(key, lang, params)
 
     def status(self) -> dict:
-        self.listening()
         status = self.rig.status()
         if self.sim is not None:
             status["sim"] = {"scenario": self.sim.scenario}
@@ -305,7 +305,7 @@ class Daemon:
         self._wait_for_api()
         self.events.emit("daemon.started", "info", "daemon", version=__version__,
                          config=self.config.source)
-        if getattr(self, "_resume_shutdown", None):
+        if self._resume_shutdown:
             self.rig.shutdown(self._resume_shutdown, origin="restart")
         self.notifier.send("READY=1", f"STATUS={self.status_line()}")
         log.info("rigd %s ready: API on http://%s (%s)", __version__, self.config.web.listen,

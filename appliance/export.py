@@ -29,7 +29,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from .files import sha256_of, write_json_atomic
+from .files import sha256_of
 from .recording import FINAL_NAME, Session, sessions
 from .reports import report, to_csv
 
@@ -58,14 +58,23 @@ def _read_back(path: Path) -> str:
         os.close(fd)
 
 
-def _copy(src: Path, dst: Path, on_bytes) -> str:
-    """Copy, flush, read back; return the checksum. Raises OSError on a mismatch."""
+def _blocks(path: Path):
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            yield block
+
+
+def _write_verified(blocks, dst: Path, on_bytes=lambda n: None) -> str:
+    """Write ``blocks`` to ``dst``, flush, read back; return the checksum.
+
+    Raises OSError when what the stick gives back is not what was written.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
     temp = dst.with_name(f".{dst.name}.partial")
     digest = hashlib.sha256()
     try:
-        with open(src, "rb") as fin, open(temp, "wb") as fout:
-            while block := fin.read(CHUNK):
+        with open(temp, "wb") as fout:
+            for block in blocks:
                 digest.update(block)
                 fout.write(block)
                 on_bytes(len(block))
@@ -97,9 +106,8 @@ def verify_export(export_dir: Path) -> list[str]:
 
 
 class Exporter:
-    def __init__(self, data_dir: Path, screenings, store, recordings_root: Path,
-                 extracts_dir: Path, clock, events=None):
-        self.data_dir = Path(data_dir)
+    def __init__(self, screenings, store, recordings_root: Path, extracts_dir: Path, clock,
+                 events=None):
         self.screenings = screenings
         self.store = store
         self.recordings_root = Path(recordings_root)
@@ -200,35 +208,25 @@ class Exporter:
             small[f"screenings/{record['id']}.json"] = json.dumps(record, ensure_ascii=False,
                                                                   indent=2).encode()
         for rel, data in small.items():
-            staging = self.data_dir / ".export-tmp"
-            staging.write_bytes(data)
-            try:
-                manifest[rel] = _copy(staging, out / rel, lambda n: None)
-            finally:
-                staging.unlink(missing_ok=True)
+            manifest[rel] = _write_verified([data], out / rel)
             self._bump(files=1)
         for src, rel in files:
             target = out / rel
             self._set(current=rel)
-            source_hash = sha256_of(src)
             size = src.stat().st_size
             if target.exists() and target.stat().st_size == size:
-                if _read_back(target) == source_hash:         # already there, intact
+                # Left by an earlier export: keep it if it is intact.
+                source_hash = sha256_of(src)
+                if _read_back(target) == source_hash:
                     manifest[rel] = source_hash
                     self._bump(files=1, bytes_=size, skipped=1)
                     continue
                 with self._lock:
                     self._progress["repaired"].append(rel)
-            digest = _copy(src, target, lambda n: self._bump(bytes_=n))
-            if digest != source_hash:
-                raise OSError(f"{rel} changed while it was copied")
-            manifest[rel] = digest
+            manifest[rel] = _write_verified(_blocks(src), target, lambda n: self._bump(bytes_=n))
             self._bump(files=1, copied=1)
         lines = "".join(f"{digest}  {rel}\n" for rel, digest in sorted(manifest.items()))
-        (out / f".{MANIFEST}.tmp").write_text(lines)
-        with open(out / f".{MANIFEST}.tmp", "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(out / f".{MANIFEST}.tmp", out / MANIFEST)
+        _write_verified([lines.encode()], out / MANIFEST)
         self._mark_exported(files, manifest, str(out))
         p = self.progress()
         self._set(state="done", current=None)
@@ -280,6 +278,6 @@ def prune(recordings_root: Path, keep_days: float, now: float) -> tuple[list[str
         final.unlink()
         s.data["file"] = None
         s.data["pruned_at"] = now
-        write_json_atomic(s.path / "session.json", s.data)
+        s.save()
         deleted.append(s.id)
     return deleted, unexported

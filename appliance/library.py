@@ -141,10 +141,12 @@ class Library:
         return self.scan()
 
     def get(self, rel: str) -> dict | None:
-        for item in self.scan():
-            if item["path"] == rel:
-                return item
-        return None
+        return self.find(rel, self.scan())
+
+    def find(self, name: str, items: list[dict] | None = None) -> dict | None:
+        """The item at ``name``: a path ("films/a.mkv") or a bare file name ("a.mkv")."""
+        key = "path" if "/" in name else "name"
+        return next((i for i in (items if items is not None else self.scan()) if i[key] == name), None)
 
     def _item(self, row: dict) -> dict:
         tracks = json.loads(row["tracks"])

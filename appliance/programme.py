@@ -37,6 +37,7 @@ def check_items(items, library) -> list[dict]:
     if len(items) > 100:
         raise ProgrammeError("a programme has at most 100 items")
     out = []
+    media = library.scan()                   # once, however many items
     for n, item in enumerate(items, start=1):
         where = f"item {n}"
         if not isinstance(item, dict):
@@ -56,13 +57,15 @@ def check_items(items, library) -> list[dict]:
         path = item.get("path")
         if not isinstance(path, str):
             raise ProgrammeError(f"{where}: path of a film or extract is missing")
-        try:
-            library.resolve(path)
-        except ValueError as exc:
-            raise ProgrammeError(f"{where}: {exc}") from None
-        found = library.get(path)
+        if "/" in path:
+            try:
+                library.resolve(path)
+            except ValueError as exc:
+                raise ProgrammeError(f"{where}: {exc}") from None
+        found = library.find(path, media)
         if found is None:
             raise ProgrammeError(f"{where}: {path} is not in the library")
+        path = found["path"]
         if not found["ok"]:
             raise ProgrammeError(f"{where}: {path} cannot be played: {found['error']}")
         langs = {}

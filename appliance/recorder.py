@@ -322,13 +322,13 @@ class Recorder:
             threading.Thread(target=self._stop_quietly, args=("capture_failed",), daemon=True).start()
             return
         free_mb = self._free_mb()
-        # Finalizing copies the recording once more: keep room for that copy.
-        if free_mb - self._recorded_mb() < self.config.recording.min_free_mb:
+        room_mb = self._room_mb(free_mb)
+        if room_mb < 0:
             self.events.emit("recording.disk_full", "alarm", "recorder", session=self.session.id,
                              free_mb=int(free_mb))
             threading.Thread(target=self._stop_quietly, args=("disk_full",), daemon=True).start()
             return
-        left = self.minutes_left()
+        left = self.minutes_left(room_mb)
         for threshold in WARN_MINUTES:
             if left <= threshold and threshold not in self._warned:
                 self._warned.update(t for t in WARN_MINUTES if t >= threshold)
@@ -347,16 +347,26 @@ class Recorder:
         return shutil.disk_usage(self.root).free / 2**20
 
     def _recorded_mb(self) -> float:
+        """The session's segments: those taken in, and the one being written."""
         session = self.session
         if session is None:
             return 0.0
-        total = 0
-        for seg in session.segment_files():
+        total = sum(s["bytes"] for s in session.data["segments"])
+        capture = self.capture
+        if capture is not None:
+            prefix = f"part{capture.part:02d}_"
+            n = sum(1 for s in session.data["segments"] if s["name"].startswith(prefix))
             try:
-                total += seg.stat().st_size
+                total += (session.path / f"{prefix}{n:05d}.ts").stat().st_size
             except OSError:
                 pass
         return total / 2**20
+
+    def _room_mb(self, free_mb: float | None = None) -> float:
+        """What may still be recorded: the free space, less the copy finalizing will
+        make of the recording, less the reserve."""
+        free_mb = self._free_mb() if free_mb is None else free_mb
+        return free_mb - self._recorded_mb() - self.config.recording.min_free_mb
 
     def bitrate_bps(self) -> float:
         """Bits a second of recording costs: measured on this session, else configured."""
@@ -368,11 +378,11 @@ class Recorder:
         c = self.config
         return (c.camera.bitrate_kbps + c.recording.audio_bitrate_kbps) * 1000 * 1.05
 
-    def minutes_left(self) -> float:
+    def minutes_left(self, room_mb: float | None = None) -> float:
         """Minutes that can still be recorded (and finalized) before the guard stops it."""
-        usable = self._free_mb() - self._recorded_mb() - self.config.recording.min_free_mb
+        room_mb = self._room_mb() if room_mb is None else room_mb
         # Each second costs its segments now and its share of the joined file later.
-        return max(0.0, usable) * 2**20 * 8 / (2 * self.bitrate_bps()) / 60
+        return max(0.0, room_mb) * 2**20 * 8 / (2 * self.bitrate_bps()) / 60
 
     def elapsed_s(self) -> float:
         session = self.session

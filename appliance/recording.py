@@ -30,6 +30,8 @@ from pathlib import Path
 from .files import fsync_dir, fsync_file, write_json_atomic
 
 FINAL_NAME = "debate.mkv"
+#: a place, as the crew names it
+PLACE_KEYS = ("village", "commune", "cercle", "region")
 SEGMENT = re.compile(r"^part(\d{2})_(\d{5})\.ts$")
 
 
@@ -45,7 +47,7 @@ def slug(text: str, default: str = "lieu", limit: int = 40) -> str:
 
 
 def place_label(place: dict) -> str:
-    return ", ".join(str(place[k]) for k in ("village", "commune", "cercle", "region") if place.get(k))
+    return ", ".join(str(place[k]) for k in PLACE_KEYS if place.get(k))
 
 
 class Session:
@@ -62,7 +64,7 @@ class Session:
     @classmethod
     def create(cls, root: Path, place: dict | None, wall: float, screening: str | None = None) -> "Session":
         place = {k: str(v)[:120] for k, v in (place or {}).items()
-                 if k in ("village", "commune", "cercle", "region") and v}
+                 if k in PLACE_KEYS and v}
         day = datetime.fromtimestamp(wall).strftime("%Y-%m-%d")
         ident = secrets.token_hex(3)
         name = f"{day}_{slug(place.get('village') or place.get('commune') or '')}_{ident}"

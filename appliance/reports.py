@@ -1,9 +1,9 @@
 """Reports of screenings: one row per evening, and the totals funders ask for.
 
-    >>> rows = report_rows(screenings, store, recordings_root, since, until)
-    >>> totals(rows)
+    >>> rep = report(screenings, store, recordings_root, now, since, until)
+    >>> rep["totals"]
     {"screenings": 12, "women": 830, "men": 1010, "youth": 1400, "people": 3240, ...}
-    >>> to_csv(rows, totals)
+    >>> to_csv(rep["rows"], rep["totals"])
 
 What played, what was recorded and what went wrong are read from the
 rig's events and its recordings, so a report is always whole, even for a
@@ -16,7 +16,7 @@ import csv
 import io
 from datetime import datetime
 
-from .recording import sessions
+from .recording import PLACE_KEYS, sessions
 
 FAULT_LEVELS = ("alarm", "critical")
 COLUMNS = ["id", "date", "start", "end", "village", "commune", "cercle", "region", "lat", "lon",
@@ -24,11 +24,11 @@ COLUMNS = ["id", "date", "start", "end", "village", "commune", "cercle", "region
            "marks", "extracts", "energy_kwh", "peak_load_pct", "faults", "notes"]
 
 
-def enrich(record: dict, store, recordings_root, now: float) -> dict:
-    """The record with what the events and recordings say of its evening."""
+def enrich(record: dict, store, recordings: list, now: float) -> dict:
+    """The record with what the events and ``recordings`` (sessions) say of its evening."""
     start = record["started_at"]
     end = record.get("ended_at") or now
-    events = [e for e in store.events(since_ts=start, limit=100_000) if e["ts"] <= end]
+    events = store.events(since_ts=start, until_ts=end, limit=100_000)
     items = []
     for i, e in enumerate(events):
         if e["code"] != "programme.item":
@@ -43,7 +43,7 @@ def enrich(record: dict, store, recordings_root, now: float) -> dict:
                       "at": e["ts"], "played_s": round(max(0.0, stop - e["ts"]), 1)})
     faults = [{"at": e["ts"], "level": e["level"], "code": e["code"], "data": e["data"]}
               for e in events if e["level"] in FAULT_LEVELS]
-    recs = [s for s in sessions(recordings_root) if s.data.get("screening") == record["id"]]
+    recs = [s for s in recordings if s.data.get("screening") == record["id"]]
     recordings = [{"id": s.id, "duration_s": s.data.get("duration_s"), "final": s.data.get("final"),
                    "marks": s.data.get("marks", []), "extracts": s.data.get("extracts", []),
                    "exported": s.data.get("exported", [])} for s in recs]
@@ -63,7 +63,7 @@ def row(record: dict) -> dict:
     return {
         "id": record["id"], "date": started.strftime("%Y-%m-%d"), "start": started.strftime("%H:%M"),
         "end": ended.strftime("%H:%M") if ended else "",
-        **{k: place.get(k, "") for k in ("village", "commune", "cercle", "region")},
+        **{k: place.get(k, "") for k in PLACE_KEYS},
         "lat": gps.get("lat", ""), "lon": gps.get("lon", ""),
         "women": int(audience.get("women") or 0), "men": int(audience.get("men") or 0),
         "youth": int(audience.get("youth") or 0), "people": people,
@@ -92,7 +92,8 @@ def totals(rows: list[dict]) -> dict:
 
 def report(screenings, store, recordings_root, now: float, since: float | None = None,
            until: float | None = None) -> dict:
-    records = [enrich(r, store, recordings_root, now) for r in screenings.list(since, until)]
+    recordings = sessions(recordings_root)          # read once, not once per screening
+    records = [enrich(r, store, recordings, now) for r in screenings.list(since, until)]
     rows = [row(r) for r in records]
     return {"rows": rows, "totals": totals(rows), "screenings": records}
 

@@ -94,7 +94,6 @@ class Rig:
         self._mains_ok: bool | None = None      # the UPS's "mains good" line, if there is one
         self._power_trigger: str | None = None
         self._resume_state: str | None = None
-        self._shutdown_thread: threading.Thread | None = None
         #: called as a shutdown begins (the flag), and as it ends (close, sync, command);
         #: set by the daemon
         self.on_shutdown_begin = None
@@ -107,7 +106,6 @@ class Rig:
         self._pending: list[str] = []        # loads show start has still to switch on
         self._next_switch_at = 0.0
         self._waiting: dict | None = None    # why the sequence is held, for the screen
-        self._ready_at: float | None = None
         self._shedding = False
         self._next_shed_at = 0.0
         self._nothing_to_shed_said = False
@@ -244,10 +242,8 @@ class Rig:
             self._set_state("shutting_down", origin=origin)
             self.events.emit("power.shutdown", "critical", "power", trigger=trigger)
             generator_up = self.fresh_reading() is not None
-            self._shutdown_thread = threading.Thread(
-                target=self._shutdown_sequence, args=(trigger, generator_up),
-                name="shutdown", daemon=True)
-            self._shutdown_thread.start()
+            threading.Thread(target=self._shutdown_sequence, args=(trigger, generator_up),
+                             name="shutdown", daemon=True).start()
 
     def _shutdown_sequence(self, trigger: str, generator_up: bool) -> None:
         try:
@@ -286,7 +282,6 @@ class Rig:
             now = self.clock.monotonic()
             self._pending = [n for n in self.config.show.order if not self.loads[n].is_on]
             self._next_switch_at = now
-            self._ready_at = None
             self._waiting = None
             self._set_state("preparing", origin=origin)
             self._open_screening()
@@ -592,7 +587,7 @@ class Rig:
         try:
             intent.save(self.store, self.clock.time(), state=self.state,
                         relays={n: (l.is_on, l.changed_at) for n, l in self.loads.items()},
-                        clean=self.state == "idle", extra={"pending": self._pending})
+                        clean=self.state == "idle")
         except Exception:     # the show goes on; recovery will be poorer
             log.exception("could not write the rig's intended state")
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import threading
 
-PLACE_KEYS = ("village", "commune", "cercle", "region")
+from .recording import PLACE_KEYS
+
 GROUPS = ("women", "men", "youth")
 
 

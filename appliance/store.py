@@ -207,11 +207,15 @@ class Store:
                              (ts, level, code, source, json.dumps(data, ensure_ascii=False)))
             return cur.lastrowid
 
-    def events(self, since_id: int = 0, since_ts: float | None = None, limit: int = 200) -> list[dict]:
-        """The newest ``limit`` events after ``since_id`` (and ``since_ts``), oldest first."""
+    def events(self, since_id: int = 0, since_ts: float | None = None, limit: int = 200,
+               until_ts: float | None = None) -> list[dict]:
+        """The newest ``limit`` events after ``since_id`` (and between ``since_ts`` and
+        ``until_ts``), oldest first."""
         rows = self.query(
-            "SELECT * FROM (SELECT * FROM events WHERE id > ? AND ts >= ? ORDER BY id DESC LIMIT ?)"
-            " ORDER BY id", (since_id, since_ts if since_ts is not None else 0, limit))
+            "SELECT * FROM (SELECT * FROM events WHERE id > ? AND ts >= ? AND ts <= ?"
+            " ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (since_id, since_ts if since_ts is not None else 0,
+             until_ts if until_ts is not None else float("inf"), limit))
         return [dict(r, data=json.loads(r["data"])) for r in rows]
 
     # --- settings ---------------------------------------------------------------

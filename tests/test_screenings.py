@@ -98,7 +98,7 @@ def evenings(tmp_path, media):
         session.save()
         screenings.close(sid, 1000.0 * n + 500)
         made.append(session)
-    exporter = Exporter(tmp_path, screenings, store, root, extracts, clock)
+    exporter = Exporter(screenings, store, root, extracts, clock)
     yield exporter, made, root
     store.close()
 

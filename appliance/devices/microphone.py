@@ -53,6 +53,11 @@ class _Meter:
         with self._lock:
             return {"peak_dbfs": self.peak, "rms_dbfs": self.rms, "blocks": self.blocks}
 
+    def reset(self) -> None:
+        """No capture: no level (not silence)."""
+        with self._lock:
+            self.peak = self.rms = None
+
 
 class _Base:
     backend = "?"
@@ -129,7 +134,7 @@ class _Base:
         if self._writer:
             self._writer.join(timeout=2)
         self._sink = None
-        self.meter.peak = self.meter.rms = None
+        self.meter.reset()
 
     def _open(self) -> None:
         raise NotImplementedError

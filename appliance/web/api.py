@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, jsonify, request
 
 from ..store import StoreClosed
-from .common import daemon, int_arg, lang
+from .common import body, daemon, int_arg, lang
 
 api = Blueprint("api", __name__)
 
@@ -36,7 +36,9 @@ def parse_since(text: str, now: float) -> float:
 
 @api.get("/status")
 def status():
-    return jsonify(daemon().status())
+    d = daemon()
+    d.listening()            # someone looks at the level meter: keep the microphone up
+    return jsonify(d.status())
 
 
 @api.get("/generator/history")
@@ -89,11 +91,11 @@ def sim_scenario():
     d = daemon()
     if d.sim is None:
         abort(404, "this rig is not simulated")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("scenario"), str):
+    b = body()
+    if not isinstance(b.get("scenario"), str):
         abort(400, 'expected a JSON body such as {"scenario": "failure"}')
     try:
-        d.set_scenario(body["scenario"])
+        d.set_scenario(b["scenario"])
     except ValueError as exc:
         abort(400, str(exc))
     return jsonify(scenario=d.sim.scenario)
@@ -107,11 +109,11 @@ def sim_input():
     d = daemon()
     if d.config.gpio.pin_factory != "mock":
         abort(404, "inputs can only be simulated with [gpio] pin_factory = \"mock\"")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("active"), bool):
+    b = body()
+    if not isinstance(b.get("active"), bool):
         abort(400, 'expected {"input": "shutdown_button", "active": true}')
-    name = body.get("input")
+    name = b.get("input")
     if name not in d.inputs:
         abort(404, f"no input {name!r}; configured: {', '.join(d.inputs) or 'none'}")
-    d.drive_input(name, body["active"])
+    d.drive_input(name, b["active"])
     return jsonify(input=name, active=d.inputs[name].active)

@@ -47,17 +47,6 @@ def library_import_progress():
     return jsonify(daemon().importer.progress())
 
 
-def find_media(name: str) -> str:
-    """A library path from "films/x.mkv" or just "x.mkv"."""
-    lib = daemon().library
-    if "/" in name:
-        return name
-    for item in lib.items():
-        if item["name"] == name:
-            return item["path"]
-    abort(404, f"no film or extract named {name!r} in the library")
-
-
 def _checked(items) -> list[dict]:
     try:
         return check_items(items, daemon().library)
@@ -88,8 +77,9 @@ def player_play():
     if "path" in b:
         if not isinstance(b["path"], str):
             abort(400, "path: expected a film's name")
-        items = _checked([{"path": find_media(b["path"]), "audio": b.get("audio"),
-                           "sub": b.get("sub")}])
+        if "/" not in b["path"] and d.library.find(b["path"]) is None:
+            abort(404, f"no film or extract named {b['path']!r} in the library")
+        items = _checked([{"path": b["path"], "audio": b.get("audio"), "sub": b.get("sub")}])
         index = 0
     else:
         items = d.store.get(KEY_PROGRAMME, [])

@@ -6,25 +6,23 @@ from flask import Blueprint, abort, jsonify
 
 from ..extracts import cut_extract
 from ..recording import RecordingError, Session, sessions
+from ..screenings import ScreeningError, check_patch
 from .common import body, daemon, origin, refusal, run
 
 recording = Blueprint("recording", __name__)
 
-PLACE_KEYS = ("village", "commune", "cercle", "region")
-
 
 def _place(b: dict) -> dict | None:
+    """A place as the screening takes it (a bare string is the village)."""
     place = b.get("place")
     if place is None:
         return None
     if isinstance(place, str):
         place = {"village": place}
-    if not isinstance(place, dict) or not all(isinstance(v, str) for v in place.values()):
-        abort(400, 'place: expected {"village": "…", "commune": "…", "cercle": "…", "region": "…"}')
-    unknown = set(place) - set(PLACE_KEYS)
-    if unknown:
-        abort(400, f"place: unknown field {sorted(unknown)[0]!r} (village, commune, cercle, region)")
-    return place
+    try:
+        return check_patch({"place": place})["place"]
+    except ScreeningError as exc:
+        abort(400, str(exc))
 
 
 @recording.post("/recording/start")

@@ -29,6 +29,7 @@ def events_stream():
     d = daemon()
     language = lang()
     q = d.events.subscribe(maxsize=200)
+    d.listening()
 
     def generate():
         try:
