@@ -170,15 +170,14 @@ class Daemon:
             device = int(m.device) if m.device.isdigit() else (m.device or None)
             try:
                 mic = SoundDeviceMicrophone(device=device, **kw)
-                mic.start(None)           # proves the device is there; runs on demand after
+                mic.start(None)           # proves the device is there...
+                mic.stop()                # ...then it rests until a recording or a look
                 return mic
             except Exception as exc:      # no card, no PortAudio, a wrong name
                 self.events.emit("microphone.fallback", "warning", "recorder",
                                  device=m.device or "default", detail=str(exc)[:200],
                                  devices=", ".join(input_devices()) or "-")
-        mic = ToneMicrophone(**kw)
-        mic.start(None)
-        return mic
+        return ToneMicrophone(**kw)
 
     def listening(self) -> None:
         """Someone watches the level meter (a status request, the live screen)."""

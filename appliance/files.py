@@ -39,6 +39,20 @@ def write_json_atomic(path: Path, data) -> None:
     fsync_dir(path.parent)
 
 
+def mounts() -> list[tuple[str, str, str]]:
+    """(device, mount point, filesystem type) of everything mounted, from /proc/mounts."""
+    out = []
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3:
+                    out.append((fields[0], fields[1].replace("\\040", " "), fields[2]))
+    except OSError:
+        pass
+    return out
+
+
 def sha256_of(path: Path, chunk: int = CHUNK) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

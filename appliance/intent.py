@@ -17,13 +17,12 @@ RESUMABLE = ("preparing", "ready", "screening", "debate", "closing")
 
 
 def save(store, wall: float, *, state: str, relays: dict[str, tuple[bool, float | None]],
-         clean: bool, extra: dict | None = None) -> None:
+         clean: bool) -> None:
     store.put(KEY, {
         "state": state,
         "clean": clean,
         "at": wall,
         "relays": {name: {"on": on, "changed_at": at} for name, (on, at) in relays.items()},
-        **(extra or {}),
     }, wall)
 
 

@@ -18,6 +18,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from .files import mounts
+
 log = logging.getLogger(__name__)
 
 NAME = "shutdown.json"
@@ -28,20 +30,11 @@ VOLATILE_FS = {"tmpfs", "ramfs"}
 
 def filesystem_type(path: Path) -> str | None:
     """The type of the filesystem ``path`` is on, from /proc/mounts."""
-    path = Path(path).resolve()
+    path = str(Path(path).resolve())
     best, kind = "", None
-    try:
-        with open("/proc/mounts") as mounts:
-            for line in mounts:
-                fields = line.split()
-                if len(fields) < 3:
-                    continue
-                mount = fields[1].replace("\\040", " ")
-                if (str(path) == mount or str(path).startswith(mount.rstrip("/") + "/")) \
-                        and len(mount) >= len(best):
-                    best, kind = mount, fields[2]
-    except OSError:
-        return None
+    for _, mount, fstype in mounts():
+        if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+            best, kind = mount, fstype
     return kind
 
 

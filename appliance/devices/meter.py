@@ -245,10 +245,6 @@ class Meter:
     def online(self) -> bool:
         return self.link == "online"
 
-    def snapshot(self) -> dict:
-        return {"link": self.link, "reason": self.link_reason, "port": self.port,
-                "profile": self.profile.name, "counters": self.counters.as_dict()}
-
 
 class MeterPoller:
     """Polls a meter every ``interval_s`` in its own thread and hands on each result.

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, jsonify, request
 
 from ..export import ROOT, ExportRefused, prune, verify_export
+from ..files import mounts
 from ..reports import report, to_csv
 from ..screenings import ScreeningError
 from .api import parse_since
@@ -82,18 +83,15 @@ def report_view():
 def removable_mounts() -> list[dict]:
     """Mounted sticks: what is mounted under /media or /mnt."""
     out = []
-    try:
-        with open("/proc/mounts") as f:
-            for line in f:
-                device, mount, kind = line.split()[:3]
-                mount = mount.replace("\\040", " ")
-                if mount.startswith(("/media/", "/mnt/")) and kind in (
-                        "vfat", "exfat", "ntfs", "ntfs3", "fuseblk", "ext4", "ext3", "ext2", "btrfs"):
-                    usage = shutil.disk_usage(mount)
-                    out.append({"path": mount, "device": device, "type": kind,
-                                "free_bytes": usage.free, "size_bytes": usage.total})
-    except OSError:
-        pass
+    for device, mount, kind in mounts():
+        if mount.startswith(("/media/", "/mnt/")) and kind in (
+                "vfat", "exfat", "ntfs", "ntfs3", "fuseblk", "ext4", "ext3", "ext2", "btrfs"):
+            try:
+                usage = shutil.disk_usage(mount)
+            except OSError:
+                continue
+            out.append({"path": mount, "device": device, "type": kind,
+                        "free_bytes": usage.free, "size_bytes": usage.total})
     return out
 
 
