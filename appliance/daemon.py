@@ -107,8 +107,13 @@ class Daemon:
         self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
                                  self.library.root / "extracts", self.clock, self.events)
         open_screening = self.screenings.open_one()
-        if open_screening is not None and saved:
-            self.rig.screening_id = open_screening["id"]
+        if open_screening is not None:
+            if saved:          # the show goes on: so does its screening
+                self.rig.screening_id = open_screening["id"]
+            else:              # an evening cut short long ago must not swallow the next one
+                self.screenings.close(open_screening["id"])
+                self.events.emit("screening.closed", "info", "show", screening=open_screening["id"],
+                                 energy_wh=None)
         self._unfinished = self.recorder.unfinished()
         self.host = HostMonitor()
         self.rig.host = self.host.read()

@@ -350,9 +350,7 @@ class Rig:
             self.screening_id = current["id"]
             return
         reading = self.fresh_reading()
-        last = self.screenings.current()
-        place = (last or {}).get("place") if last and not last.get("ended_at") else None
-        self.screening_id = self.screenings.open(reading["energy_wh"] if reading else None, place)
+        self.screening_id = self.screenings.open(reading["energy_wh"] if reading else None)
         self._peak_load = None
         self.events.emit("screening.opened", "info", "show", screening=self.screening_id)
 

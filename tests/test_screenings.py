@@ -184,3 +184,17 @@ def test_prune_never_deletes_an_unexported_recording(tmp_path, evenings):
     assert (unexported.path / FINAL_NAME).exists()
     # young recordings are kept whatever their state
     assert prune(root, keep_days=365, now=time.time()) == ([], [])
+
+
+def test_an_evening_cut_short_long_ago_does_not_swallow_the_next(rig_process):
+    rig = rig_process({**QUICK, "show": {**QUICK["show"], "resume_window_s": 0}})
+    wait_for(lambda: rig.status()["generator"]["online"], what="online")
+    assert rig.rigctl("show", "start").returncode == 0
+    rig.kill()                                    # and the rig stays off past the resume window
+    rig.start()
+    wait_for(lambda: rig.status()["generator"]["online"], what="online")
+    first = json.loads(rig.rigctl("screening", "show", "1").stdout)
+    assert first["ended_at"] is not None
+    assert rig.rigctl("show", "start").returncode == 0
+    listed = rig.get("/api/screenings")[1]["screenings"]
+    assert [s["id"] for s in listed] == [1, 2] and listed[1]["ended_at"] is None
