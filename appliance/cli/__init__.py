@@ -1,0 +1,43 @@
+"""rigctl: the technician's tool. It asks the daemon's API; only `config check` works alone.
+
+Exit codes: 0 done; 1 refused or failed (reason on stderr); 2 usage or
+config error; 3 daemon unreachable.
+
+`main` maps the two ways a request can fail to those exit codes, once for
+every command.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .client import DEFAULT_URL, Client, ErrorReply, Unreachable
+from .output import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, err
+from .parser import build_parser
+
+__all__ = ["main", "build_parser", "Client", "ErrorReply", "Unreachable", "DEFAULT_URL",
+           "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_UNREACHABLE"]
+
+
+def default_lang() -> str:
+    lang = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    return "fr" if lang.startswith("fr") else "en"
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "offline", False):
+        return args.func(args)
+    client = Client(args.url, args.lang or default_lang(), args.pin)
+    try:
+        return args.func(client, args)
+    except Unreachable as exc:
+        err.print(f"rigctl: rigd is not answering at {client.url} ({exc}).\n"
+                  "Start it with `make run` (simulated rig) or `sudo systemctl start rigd` on the Pi, "
+                  "or point --url / $RIG_URL at it.", markup=False)
+        return EXIT_UNREACHABLE
+    except ErrorReply as exc:
+        err.print(f"rigctl: {exc.message} [{exc.code}]", markup=False)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        return EXIT_OK

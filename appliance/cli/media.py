@@ -1,0 +1,117 @@
+"""Films and what plays them: library, import, programme, player."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from rich.table import Table
+from rich.text import Text
+
+from .client import Client
+from .copying import progress_bar
+from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, out
+from .views import duration
+
+
+def cmd_library(client: Client, args) -> int:
+    reply = client.get("/api/library")
+    if args.json:
+        print(json.dumps(reply["items"], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    table = Table("path", "length", "audio", "subtitles", "status", box=None)
+    for item in reply["items"]:
+        audio = ", ".join(t["lang"] or "?" for t in item["audio"]) or "—"
+        subs = ", ".join(t["lang"] or "?" for t in item["subtitles"]) or "—"
+        status = Text("ok", style="green") if item["ok"] else Text(item["error"], style="red")
+        table.add_row(item["path"], duration(item["duration_s"]), audio, subs, status)
+    out.print(table)
+    if not reply["items"]:
+        out.print("The library is empty: `rigctl import /media/usb0` copies films from a stick.")
+    return EXIT_OK
+
+
+def cmd_import(client: Client, args) -> int:
+    path = os.path.abspath(args.path)
+    client.post("/api/library/import", {"path": path})
+    p = progress_bar(client, "/api/library/import")
+    for item in p.get("copied", []):
+        out.print(f"copied   {item['file']} → {item['path']} (checksum verified)", markup=False)
+    for item in p.get("skipped", []):
+        out.print(f"skipped  {item['file']} (already in the library as {item['same_as']})", markup=False)
+    for item in p.get("failed", []):
+        err.print(f"FAILED   {item['file']}: {item['reason']}", markup=False)
+    if p["state"] == "failed":
+        err.print(f"rigctl: import failed: {p.get('error')}", markup=False)
+        return EXIT_FAILED
+    return EXIT_FAILED if p.get("failed") else EXIT_OK
+
+
+def _item_line(n: int, item: dict) -> str:
+    if item["kind"] == "card":
+        return f"{n:>2}. [card] {item['text']} ({item['seconds']:.0f} s)"
+    langs = f"audio {item.get('audio') or 'default'}, subtitles {item.get('sub') or 'default'}"
+    return f"{n:>2}. {item['path']}  ({langs})"
+
+
+def cmd_programme(client: Client, args) -> int:
+    items = client.get("/api/programme")["items"]
+    if args.action == "show":
+        for n, item in enumerate(items, start=1):
+            out.print(_item_line(n, item), markup=False)
+        if not items:
+            out.print("The programme is empty.")
+        return EXIT_OK
+    if args.action == "clear":
+        items = []
+    else:
+        new = []
+        if args.card:
+            new.append({"kind": "card", "text": args.card, "seconds": args.seconds})
+        for f in args.files:
+            # a bare name ("dialogue.mkv") is found in the library by the daemon
+            new.append({"path": f, "audio": args.audio, "sub": args.sub})
+        if not new:
+            err.print("rigctl: name a film (or --card TEXT) to put in the programme")
+            return EXIT_USAGE
+        items = new if args.action == "set" else items + new
+    saved = client.request("PUT", "/api/programme", {"items": items})["items"]
+    for n, item in enumerate(saved, start=1):
+        out.print(_item_line(n, item), markup=False)
+    return EXIT_OK
+
+
+def _player_line(s: dict) -> str:
+    p = s["player"]
+    if not p.get("file"):
+        return f"{s['state']}: nothing playing"
+    state = "paused" if p["paused"] else "playing"
+    where = f"{duration(p['position_s'])} / {duration(p['duration_s'])}"
+    item = ""
+    if p.get("programme_index") is not None:
+        item = f" (item {p['programme_index'] + 1}/{p['programme_length']})"
+    return (f"{state} {p.get('title') or p['file']}{item}  {where}  audio {p['audio_lang'] or '—'}"
+            f", subtitles {p.get('sub_lang') or 'off'}, volume {p.get('volume')}")
+
+
+def cmd_play(client: Client, args) -> int:
+    body = {"index": args.from_item - 1}
+    if args.file:
+        body = {"path": args.file, "audio": args.audio, "sub": args.sub}
+    s = client.post("/api/player/play", body)
+    out.print(_player_line(s), markup=False)
+    return EXIT_OK
+
+
+def cmd_player(client: Client, args) -> int:
+    body = {}
+    if args.command == "seek":
+        text = args.seconds
+        body = {"seconds": float(text), "relative": text.startswith(("+", "-"))}
+    elif args.command == "volume":
+        body = {"volume": args.level}
+    elif args.command in ("audio", "sub"):
+        body = {"lang": None if args.lang == "off" else args.lang}
+    s = client.post(f"/api/player/{args.command}", body)
+    out.print(_player_line(s), markup=False)
+    return EXIT_OK

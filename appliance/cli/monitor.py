@@ -1,0 +1,98 @@
+"""Reading the rig without changing it: status, the live view, telemetry, events."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from datetime import datetime
+
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from .client import Client, Unreachable
+from .output import EXIT_OK, err, out
+from .views import fmt, sparkline, status_view
+
+
+def cmd_status(client: Client, args) -> int:
+    s = client.get("/api/status")
+    if args.json:
+        print(json.dumps(s, indent=2, ensure_ascii=False))
+    else:
+        out.print(status_view(s, client.url))
+    return EXIT_OK
+
+
+def cmd_watch(client: Client, args) -> int:
+    def frame():
+        try:
+            s = client.get("/api/status")
+            hist = client.get("/api/generator/history", since=f"{args.minutes}m")
+        except Unreachable as exc:
+            return Text(f"rigd unreachable at {client.url} ({exc}); retrying…", style="bold red")
+        power = [r["power_w"] if r["online"] else None for r in hist["samples"]]
+        width = max(20, min(out.width - 12, 120))
+        spark = Text(f"last {args.minutes} min ", style="dim") + Text(
+            sparkline(power, hist["rated_power_w"], width), style="cyan")
+        stamp = Text(datetime.now().strftime("%H:%M:%S") + "  (Ctrl-C to quit)", style="dim")
+        return Group(status_view(s, client.url), spark, stamp)
+
+    client.get("/api/status")       # unreachable at start: exit 3 at once
+    try:
+        with Live(frame(), console=out, refresh_per_second=4, screen=False) as live:
+            while True:
+                time.sleep(args.interval)
+                live.update(frame())
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def cmd_history(client: Client, args) -> int:
+    hist = client.get("/api/generator/history", since=args.since)
+    rows = hist["samples"]
+    columns = ["time", "online", "voltage_v", "current_a", "power_w", "frequency_hz",
+               "energy_wh", "power_factor", "load_pct"]
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for r in rows:
+            when = datetime.fromtimestamp(r["ts"]).isoformat(timespec="seconds")
+            writer.writerow([when, int(r["online"])] + ["" if r[c] is None else r[c] for c in columns[2:]])
+        return EXIT_OK
+    if not rows:
+        err.print(f"no telemetry since {args.since}")
+        return EXIT_OK
+    power = [r["power_w"] if r["online"] else None for r in rows]
+    online = [p for p in power if p is not None]
+    out.print(f"{len(rows)} samples since {args.since}; "
+              f"power min {fmt(min(online) if online else None, '.0f', ' W')}, "
+              f"max {fmt(max(online) if online else None, '.0f', ' W')}; "
+              f"{len(power) - len(online)} without data")
+    out.print(Text(sparkline(power, hist["rated_power_w"], max(20, min(out.width, 120))), style="cyan"))
+    table = Table("time", "V", "Hz", "A", "W", "load %", box=None)
+    for r in rows[-args.rows:]:
+        table.add_row(datetime.fromtimestamp(r["ts"]).strftime("%H:%M:%S"),
+                      fmt(r["voltage_v"], ".1f"), fmt(r["frequency_hz"], ".2f"),
+                      fmt(r["current_a"], ".2f"), fmt(r["power_w"], ".0f"),
+                      fmt(r["load_pct"], ".0f"))
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_events(client: Client, args) -> int:
+    reply = client.get("/api/events", since=args.since, limit=args.limit)
+    if args.json:
+        print(json.dumps(reply["events"], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    styles = {"info": "", "warning": "yellow", "alarm": "bold red", "critical": "bold red"}
+    for e in reply["events"]:
+        when = datetime.fromtimestamp(e["ts"]).strftime("%Y-%m-%d %H:%M:%S")
+        line = Text(f"{when} ") + Text(f"{e['level']:<8}", style=styles.get(e["level"], ""))
+        line.append(f" {e['message']}")
+        line.append(f"  [{e['code']}]", style="dim")
+        out.print(line)
+    return EXIT_OK

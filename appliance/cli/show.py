@@ -1,0 +1,101 @@
+"""The evening's switching: show, relay, shutdown.
+
+Starting, stopping and powering off take minutes (loads warm up and cool
+down, the Pi saves before it goes), so these follow the daemon's events and
+print progress rather than return at once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from .client import Client, ErrorReply, Unreachable
+from .output import EXIT_OK, out
+
+
+def _progress_line(s: dict) -> str:
+    show = s.get("show", {})
+    parts = []
+    for step in show.get("steps", []):
+        mark = {"on": "✓", "warming": f"warming {step['left_s']:.0f} s",
+                "cooling": f"cooling {step['left_s']:.0f} s", "waiting": "waiting",
+                "pending": "…", "off": "off"}[step["step"]]
+        parts.append(f"{step['relay']} {mark}")
+    line = f"{s['state']:<10} " + ", ".join(parts)
+    if show.get("ready_in_s"):
+        line += f"   ready in {show['ready_in_s']:.0f} s"
+    return line
+
+
+def _follow(client: Client, until, since_id: int) -> int:
+    """Print the show's progress and its events until ``until(status)``; Ctrl-C stops following."""
+    last_shape, last_at = None, 0.0
+    try:
+        while True:
+            s = client.get("/api/status")
+            for e in client.get("/api/events", since_id=since_id)["events"]:
+                since_id = max(since_id, e["id"] or 0)
+                if e["code"] not in ("show.state",):
+                    out.print(f"  {e['message']}", markup=False)
+            line = _progress_line(s)
+            # A line when a step changes, and a countdown every 5 s in between.
+            shape = re.sub(r"\d+ s", "", line)
+            if shape != last_shape or time.monotonic() - last_at >= 5 or until(s):
+                out.print(line, markup=False)
+                last_shape, last_at = shape, time.monotonic()
+            if until(s):
+                return EXIT_OK
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        out.print("(no longer following; the rig carries on)")
+        return EXIT_OK
+
+
+def _last_event_id(client: Client) -> int:
+    events = client.get("/api/events", limit=1)["events"]
+    return events[-1]["id"] if events else 0
+
+
+def cmd_show(client: Client, args) -> int:
+    since = _last_event_id(client)
+    s = client.post(f"/api/show/{args.action}")
+    if args.no_wait or args.action not in ("start", "stop"):
+        out.print(_progress_line(s), markup=False)
+        return EXIT_OK
+    if args.action == "start":
+        return _follow(client, lambda st: st["state"] != "preparing", since)
+    return _follow(client, lambda st: st["state"] == "idle", since)
+
+
+def cmd_relay(client: Client, args) -> int:
+    s = client.post(f"/api/relays/{args.name}", {"on": args.state == "on", "force": args.force})
+    details = s["relay_details"][args.name]
+    extra = ""
+    if details["warmup_left_s"]:
+        extra = f" (warming up, {details['warmup_left_s']:.0f} s)"
+    elif details["cooldown_left_s"]:
+        extra = f" (cooling down, {details['cooldown_left_s']:.0f} s)"
+    out.print(f"{args.name}: {'on' if details['on'] else 'off'}{extra}", markup=False)
+    return EXIT_OK
+
+
+def cmd_shutdown(client: Client, args) -> int:
+    since = _last_event_id(client)
+    client.post("/api/shutdown")
+    out.print("shutting down: saving, switching off, then powering off…")
+    try:
+        while True:
+            try:
+                events = client.get("/api/events", since_id=since)["events"]
+            except (Unreachable, ErrorReply):
+                out.print("rigd has gone: the Pi is powering off.")
+                return EXIT_OK
+            for e in events:
+                since = max(since, e["id"] or 0)
+                out.print(f"  {e['message']}", markup=False)
+                if e["code"] == "power.shutdown_command":
+                    return EXIT_OK
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return EXIT_OK

@@ -1,0 +1,25 @@
+"""The simulated generator and inputs, for rehearsing faults without a rig."""
+
+from __future__ import annotations
+
+from .client import Client
+from .output import EXIT_OK, EXIT_USAGE, err, out
+
+
+def cmd_sim(client: Client, args) -> int:
+    if args.scenario == "input":
+        if len(args.rest) != 2 or args.rest[1] not in ("on", "off"):
+            err.print("usage: rigctl sim input NAME on|off")
+            return EXIT_USAGE
+        reply = client.post("/api/sim/input", {"input": args.rest[0], "active": args.rest[1] == "on"})
+        out.print(f"{reply['input']}: {'active' if reply['active'] else 'idle'}")
+        return EXIT_OK
+    if args.scenario:
+        reply = client.post("/api/sim/scenario", {"scenario": args.scenario})
+        out.print(f"simulated generator: {reply['scenario']}")
+        return EXIT_OK
+    reply = client.get("/api/sim")
+    for name, what in reply["scenarios"].items():
+        mark = "→" if name == reply["scenario"] else " "
+        out.print(f"{mark} {name:<9} {what}")
+    return EXIT_OK

@@ -1,0 +1,112 @@
+"""How the rig looks in a terminal, apart from the commands that fetch it.
+
+So `status` and `watch` draw the same picture, and every command writes a
+length the same way.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list, top: float, width: int) -> str:
+    """Power over time in block characters; a gap where the meter was silent."""
+    if not values:
+        return ""
+    step = max(1, len(values) / width)
+    chars = []
+    for i in range(min(width, len(values))):
+        chunk = [v for v in values[int(i * step):int((i + 1) * step)] if v is not None]
+        if not chunk:
+            chars.append(" ")
+            continue
+        frac = max(chunk) / top if top else 0
+        chars.append(SPARKS[min(len(SPARKS) - 1, max(0, int(frac * len(SPARKS))))])
+    return "".join(chars)
+
+
+def fmt(value, spec: str, unit: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{unit}"
+
+
+def load_bar(pct, width: int = 20) -> Text:
+    if pct is None:
+        return Text("·" * width, style="dim")
+    filled = min(width, int(round(pct / 100 * width)))
+    style = "green" if pct < 80 else "yellow" if pct < 100 else "bold red"
+    return Text("█" * filled, style=style) + Text("░" * (width - filled), style="dim")
+
+
+def generator_lines(g: dict) -> list[Text]:
+    health = g.get("health", {})
+    state = health.get("state", "?")
+    state_style = {"ok": "green", "warning": "yellow", "alarm": "bold red", "lost": "bold red"}.get(state, "")
+    if g["online"]:
+        head = Text("generator ") + Text("ONLINE", style="bold green")
+        values = (f"  {fmt(g['voltage_v'], '.1f', ' V')}  {fmt(g['frequency_hz'], '.1f', ' Hz')}"
+                  f"  {fmt(g['current_a'], '.2f', ' A')}  {fmt(g['power_w'], '.0f', ' W')}"
+                  f"  PF {fmt(g['power_factor'], '.2f')}")
+        head.append(values)
+    else:
+        head = Text("generator ") + Text(f"NO DATA ({g['link']}"
+                                         + (f": {g['reason']}" if g.get("reason") else "") + ")",
+                                         style="bold red")
+        if g.get("age_s") is not None:
+            head.append(f"  last good reading {g['age_s']:.0f} s ago", style="dim")
+    load = Text("load      ") + load_bar(g.get("load_pct"))
+    load.append(f" {fmt(g.get('load_pct'), '.0f', ' %')} of {g['rated_power_w']:.0f} W")
+    load.append(f"   energy {fmt(g.get('energy_wh'), '.0f', ' Wh')}")
+    for key, label in (("fuel_pct", "fuel %"), ("engine_state", "engine"), ("battery_v", "battery V")):
+        if g.get(key) is not None:
+            load.append(f"   {label} {g[key]}")
+    lines = [head, load]
+    alarms = ", ".join(f"{a['code']} ({a['value']:g} for {a['for_s']:.0f} s)"
+                       if a.get("value") is not None else a["code"]
+                       for a in health.get("alarms", []))
+    lines.append(Text("health    ") + Text(state, style=state_style) + Text(f"   {alarms}" if alarms else ""))
+    c = g.get("counters", {})
+    lines.append(Text(f"meter     {g['profile']} on {g['port']}: {c.get('polls', 0)} polls, "
+                      f"{c.get('timeouts', 0)} timeouts, {c.get('bad_frames', 0)} bad frames, "
+                      f"{c.get('exceptions', 0)} exceptions, {c.get('reconnects', 0)} reconnects",
+                      style="dim"))
+    if c.get("last_error"):
+        lines.append(Text(f"          last error: {c['last_error']}", style="dim"))
+    return lines
+
+
+def status_view(s: dict, url: str) -> Group:
+    head = Text("rig       ") + Text(s["state"].upper(), style="bold") + Text(f"   {url}", style="dim")
+    if s.get("sim"):
+        head.append(f"   simulated: {s['sim']['scenario']}", style="magenta")
+    disk = s.get("disk", {})
+    lines = [head, *generator_lines(s["generator"])]
+    power = s.get("power") or {}
+    if power.get("grace_left_s") is not None:
+        lines.append(Text(f"POWER LOST ({power.get('trigger')}): shutdown in "
+                          f"{power['grace_left_s']:.0f} s unless the generator returns", style="bold red"))
+    elif s["state"] == "shutting_down":
+        lines.append(Text("SHUTTING DOWN: saving everything, then powering off", style="bold red"))
+    rec = s.get("recording") or {}
+    if rec.get("active"):
+        lines.append(Text(f"recording {rec['session']}  {int(rec['elapsed_s'])} s  {rec['marks']} marks",
+                          style="bold"))
+    host = s.get("host") or {}
+    if host:
+        bits = [f"{host['cpu_temp_c']} °C" if host.get("cpu_temp_c") is not None else None,
+                "UNDER-VOLTAGE" if host.get("under_voltage") else None,
+                "THROTTLED" if host.get("throttled") else None,
+                f"memory {host.get('memory_used_pct')} %"]
+        lines.append(Text("pi        " + ", ".join(b for b in bits if b)))
+    lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
+                      f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
+    return Group(*lines)
+
+
+def duration(seconds) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
