@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
+import tempfile
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -29,14 +32,42 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, data) -> None:
+    """Replace ``path`` with ``data`` as JSON: a reader sees the old file or the new one.
+
+    Each write has its own temporary file beside ``path`` (so two writers
+    never clobber each other's), fsynced before the rename; the folder is
+    fsynced after it. The temporary file is removed if anything fails.
+    """
     path = Path(path)
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temp, path)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = 0o644
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), mode)
+            json.dump(data, f, ensure_ascii=False, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
     fsync_dir(path.parent)
+
+
+def leftover_temps(path: Path) -> list[Path]:
+    """Temporary files :func:`write_json_atomic` left for ``path`` (a crash mid-write), newest first."""
+    path = Path(path)
+    found = []
+    for p in path.parent.glob(f".{path.name}.*tmp"):
+        try:
+            found.append((p.stat().st_mtime, p))
+        except OSError:
+            continue
+    return [p for _, p in sorted(found, key=lambda x: x[0], reverse=True)]
 
 
 def mounts() -> list[tuple[str, str, str]]:
