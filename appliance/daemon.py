@@ -1,6 +1,4 @@
-"""rigd: the daemon that owns the rig.
-
-    rigd [--config FILE]
+"""The daemon that owns the rig (the command is :mod:`appliance.rigd`).
 
 Wires the parts together (store, events, meter, rig, web API), serves the
 API with waitress, and speaks systemd's notify protocol: READY=1 once the
@@ -13,20 +11,14 @@ it runs a fully simulated rig with its data under ./var/.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
-import time
-import signal
-import sys
 import threading
 import urllib.request
 
 from . import __version__
 from .clock import SystemClock
-from .config import ConfigError, resolve_config
-from . import intent
+from . import housekeeping, intent
 from .devices.gpio import GpioUnavailable, make_pin_factory
 from .devices.host import HostMonitor
 from .devices.meter import Meter, MeterPoller
@@ -44,16 +36,19 @@ from .programme import ProgrammeRunner
 from .recorder import Recorder
 from .export import Exporter
 from .screenings import Screenings
+from .effects import Msg
 from .rig import Rig
 from .sdnotify import Notifier
-from .shutdown import ShutdownFlag, clear_legacy_flags, run_command
-from .store import Store, StoreError
+from .shutdown import PowerOff, ShutdownFlag
+from .store import Store
 
 log = logging.getLogger("rigd")
 
 COMPACT_EVERY_S = 3600.0
-RIG_TICK_S = 0.1
 MIC_IDLE_S = 15.0
+#: web workers: the live screens' streams have their own bounded share (web/stream.py),
+#: so commands (a shutdown, a stop) always find a free one
+WEB_THREADS = 12
 
 
 class StartupError(RuntimeError):
@@ -100,38 +95,35 @@ class Daemon:
         self.programme = self._make_programme(saved)
         self.microphone = self._make_microphone()
         self.recorder = Recorder(config, data_dir / "recordings", make_camera(config.camera),
-                                 self.microphone, self.events, self.clock)
+                                 self.microphone, self.events, self.clock, on_fault=self._recording_fault)
         self.rig.recorder = self.recorder
+        self.rig.microphone = self.microphone
         self.screenings = Screenings(self.store, self.clock)
         self.rig.screenings = self.screenings
         self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
                                  self.library.root / "extracts", self.clock, self.events)
-        open_screening = self.screenings.open_one()
-        if open_screening is not None:
-            if saved:          # the show goes on: so does its screening
-                self.rig.screening_id = open_screening["id"]
-            else:              # an evening cut short long ago must not swallow the next one
-                self.screenings.close(open_screening["id"])
-                self.events.emit("screening.closed", "info", "show", screening=open_screening["id"],
-                                 energy_wh=None)
-        self._unfinished = self.recorder.unfinished()
+        self._carry_on_screening(saved)
+        # Finish what a crash or a power cut left of a debate recording, except
+        # the one that was running: it goes on, in a new part.
+        recording = (saved or {}).get("recording") or {}
+        self._resume_recording = recording.get("session") if recording.get("active") else None
+        self._unfinished = [p for p in self.recorder.unfinished() if p.name != self._resume_recording]
         self.host = HostMonitor()
         self.rig.host = self.host.read()
-        self.flag = ShutdownFlag(config.power.flag_dir)
-        self.rig.on_shutdown_begin = self._shutdown_begin
-        self.rig.on_shutdown = self._shutdown_end
-        self._shutdown_lock = threading.Lock()
-        self._resume_shutdown: str | None = None
-        self._check_flags()
+        self.notifier = Notifier.from_environment()
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
+        self.power_off = PowerOff(config.power, ShutdownFlag(config.power.flag_dir), self.events,
+                                  self.notifier, before=[self.poller.stop, self.store.close])
+        self.rig.on_shutdown_begin = self.power_off.begin
+        self.rig.on_shutdown = self.power_off.end
+        self._resume_shutdown = self.power_off.resumable(data_dir)
         from .web import create_app
         self.app = create_app(self)
-        self.notifier = Notifier.from_environment()
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._server = None
         self._server_thread: threading.Thread | None = None
         self._last_status_line = ""
+        self._listened_at = 0.0
 
     def _sim_loads(self):
         from .sim import Load
@@ -140,6 +132,17 @@ class Daemon:
             return []
         return [Load(l.name, l.cfg.power_w, l.cfg.inrush_w, l.on_since)
                 for l in rig.loads.values() if l.is_on]
+
+    def _carry_on_screening(self, saved: dict | None) -> None:
+        open_screening = self.screenings.open_one()
+        if open_screening is None:
+            return
+        if saved:          # the show goes on: so does its screening
+            self.rig.screening_id = open_screening["id"]
+        else:              # an evening cut short long ago must not swallow the next one
+            self.screenings.close(open_screening["id"])
+            self.events.emit("screening.closed", "info", "show", screening=open_screening["id"],
+                             energy_wh=None)
 
     def _sample_media(self) -> None:
         """A simulated rig with an empty library gets a sample film to play."""
@@ -162,8 +165,10 @@ class Daemon:
             self.events.emit("player.unavailable", "alarm", "player", detail=str(exc))
             return None
         runner = ProgrammeRunner(player, self.library, self.store, self.events, self.clock,
-                                 self.config.player)
-        self.rig.attach_programme(runner)
+                                 self.config.player,
+                                 on_started=lambda: self.rig.post(Msg("player.started", "player")),
+                                 on_finished=lambda: self.rig.post(Msg("player.finished", "player")))
+        self.rig.programme = runner
         if saved and saved["state"] == "screening":
             runner.resume_saved(self.config.show.resume_window_s)
         return runner
@@ -184,20 +189,20 @@ class Daemon:
                                  devices=", ".join(input_devices()) or "-")
         return ToneMicrophone(**kw)
 
+    def _recording_fault(self, code: str, session_id: str, **data) -> None:
+        self.rig.post(Msg("recording.fault", "recorder", {"code": code, "session": session_id, **data}))
+
     def listening(self) -> None:
         """Someone watches the level meter (a status request, the live screen)."""
         self._listened_at = self.clock.monotonic()
-        try:
-            self.microphone.ensure_started()
-        except Exception as exc:        # a microphone unplugged since: the recorder says so
-            log.warning("microphone: %s", exc)
+        if not self.microphone.running:
+            self.rig.post(Msg("microphone", "web", {"listen": True}))
 
-    def _idle_microphone(self) -> None:
-        """Nobody recording or watching for a while: stop capturing (CPU, power)."""
-        if self.recorder.active or self.events.has_subscribers():
-            return
-        if self.clock.monotonic() - getattr(self, "_listened_at", 0.0) > MIC_IDLE_S:
-            self.microphone.stop()
+    def _rest_microphone(self) -> None:
+        """Nobody records or watches for a while: ask the rig to stop the capture."""
+        idle = self.clock.monotonic() - self._listened_at > MIC_IDLE_S
+        if idle and self.microphone.running and not self.events.has_subscribers():
+            self.rig.post(Msg("microphone", "idle", {"listen": False}))
 
     def _make_inputs(self) -> dict[str, Input]:
         inputs = {}
@@ -211,51 +216,11 @@ class Daemon:
     def _input_changed(self, name: str, active: bool) -> None:
         self.events.emit("input.changed", "info", "gpio", input=name, active=active)
         if name == "shutdown_button" and active:
-            self.rig.shutdown("button", origin="button")
+            self.rig.post(Msg("shutdown", "button", {"trigger": "button"}))
         elif name == "battery_low" and active:
-            self.rig.shutdown("battery_low", origin="ups")
+            self.rig.post(Msg("shutdown", "ups", {"trigger": "battery_low"}))
         elif name == "mains_good":
-            self.rig.mains_changed(active)
-        self.wake()
-
-    # --- shutting down ----------------------------------------------------------
-
-    def _check_flags(self) -> None:
-        for path in clear_legacy_flags(self.config.data_dir):
-            self.events.emit("power.stale_flag_cleared", "warning", "power", path=path)
-        flag = self.flag.read()
-        if not flag:
-            return
-        if not flag.get("command_ran"):
-            # A shutdown was under way when this daemon died: finish it.
-            self.events.emit("power.shutdown_resumed", "critical", "power",
-                             trigger=flag.get("trigger"))
-            self._resume_shutdown = flag.get("trigger") or "resumed"
-        elif time.time() - flag.get("command_at", 0) > 120:
-            self.flag.clear()
-            self.events.emit("power.shutdown_did_not_happen", "alarm", "power",
-                             command=" ".join(self.config.power.shutdown_command))
-        else:
-            self._resume_shutdown = None
-
-    def _shutdown_begin(self, trigger: str) -> None:
-        self.flag.write({"trigger": trigger, "started_at": time.time(), "command_ran": False})
-
-    def _shutdown_end(self, trigger: str) -> None:
-        """Everything is saved and safe: close the store, sync, and power off, once."""
-        with self._shutdown_lock:
-            flag = self.flag.read() or {}
-            if flag.get("command_ran"):
-                return
-            command = self.config.power.shutdown_command
-            self.events.emit("power.shutdown_command", "critical", "power", command=" ".join(command))
-            self.notifier.send("STATUS=shutting down: powering off")
-            self.poller.stop()
-            self.store.close()
-            os.sync()
-            self.flag.write({**flag, "command_ran": True, "command_at": time.time()})
-            code, output = run_command(command)
-            log.warning("shutdown command %s ended with %s %s", command, code, output)
+            self.rig.post(Msg("mains", "ups", {"good": active}))
 
     def drive_input(self, name: str, active: bool) -> None:
         """Set a mock input pin to its active (or idle) level: the simulated rig's buttons."""
@@ -263,10 +228,6 @@ class Daemon:
         high = (cfg.active == "high") if cfg.pull == "off" else (cfg.pull == "down")
         pin = self.pin_factory.pin(cfg.pin)
         (pin.drive_high if high == active else pin.drive_low)()
-
-    def wake(self) -> None:
-        """Something changed: let the main loop move the rig on now."""
-        self._wake.set()
 
     # --- what the API asks ----------------------------------------------------
 
@@ -282,10 +243,11 @@ class Daemon:
                 params[key_out] = self.catalog.text(f"state.{params[key_in]}", lang)
         return self.catalog.text(key, lang, params)
 
-    def status(self) -> dict:
-        status = self.rig.status()
+    def status(self, after_step: int | None = None) -> dict:
+        """The rig's last snapshot; with ``after_step``, once it shows that step (briefly)."""
+        status = self.rig.snapshot if after_step is None else self.rig.snapshot_after(after_step)
         if self.sim is not None:
-            status["sim"] = {"scenario": self.sim.scenario}
+            status = {**status, "sim": {"scenario": self.sim.scenario}}
         return status
 
     def set_scenario(self, name: str) -> None:
@@ -299,18 +261,20 @@ class Daemon:
             self.sim.start()
         if self.config.sim.sample_film:
             threading.Thread(target=self._sample_media, name="sample-media", daemon=True).start()
+        self.rig.start()
+        if self._resume_recording:
+            self.rig.post(Msg("recording.resume", "restart", {"session": self._resume_recording}))
         self._start_web()
         self.poller.start()
         # Probe new films now rather than when the crew first opens the library.
         threading.Thread(target=self.library.scan, name="library-scan", daemon=True).start()
-        # Finish what a crash or a power cut left of a debate recording.
         threading.Thread(target=self.recorder.recover, args=(self._unfinished,),
                          name="recording-recovery", daemon=True).start()
         self._wait_for_api()
         self.events.emit("daemon.started", "info", "daemon", version=__version__,
                          config=self.config.source)
         if self._resume_shutdown:
-            self.rig.shutdown(self._resume_shutdown, origin="restart")
+            self.rig.post(Msg("shutdown", "restart", {"trigger": self._resume_shutdown}))
         self.notifier.send("READY=1", f"STATUS={self.status_line()}")
         log.info("rigd %s ready: API on http://%s (%s)", __version__, self.config.web.listen,
                  self.config.source)
@@ -320,7 +284,7 @@ class Daemon:
         web = self.config.web
         try:
             self._server = waitress.create_server(
-                self.app, host=web.host, port=web.port, threads=8, ident="rigd",
+                self.app, host=web.host, port=web.port, threads=WEB_THREADS, ident="rigd",
                 channel_timeout=30, cleanup_interval=10,
                 # Send each piece at once: the live screen's events must not wait in a buffer.
                 send_bytes=1)
@@ -339,10 +303,11 @@ class Daemon:
         return f"http://{host}:{port}"
 
     def _wait_for_api(self, timeout_s: float = 10.0) -> None:
+        # /api/login answers without a PIN: a rig with a PIN must see itself ready too.
         deadline = self.clock.monotonic() + timeout_s
         while True:
             try:
-                with urllib.request.urlopen(self.url + "/api/status", timeout=2) as reply:
+                with urllib.request.urlopen(self.url + "/api/login", timeout=2) as reply:
                     json.load(reply)
                     return
             except OSError as exc:
@@ -360,25 +325,20 @@ class Daemon:
         ping_every = min(1.0, self.notifier.watchdog_interval_s or 1.0)
         next_ping = next_compact = next_host = 0.0
         try:
-            while not self._stop.is_set():
-                # A sequence under way is moved on 10 times a second; an idle rig
-                # wakes only for the watchdog (or when a command wakes it).
-                self._wake.wait(RIG_TICK_S if self.rig.busy() else ping_every)
-                self._wake.clear()
-                while getattr(self, "_hung", False) and not self._stop.is_set():
-                    self._stop.wait(1.0)          # a stuck main loop, for the watchdog test
-                self.rig.tick()
+            # The rig thread decides; this loop only keeps house: the watchdog,
+            # the telemetry's compaction, the Pi's health, the idle microphone.
+            while not self._stop.wait(max(0.0, min(next_ping - self.clock.monotonic(), 0.5))):
                 now = self.clock.monotonic()
                 if now >= next_ping:
                     next_ping = now + ping_every
                     self.notifier.send(*self._alive_lines())
                 if now >= next_compact:
                     next_compact = now + COMPACT_EVERY_S
-                    self._compact()
-                self._idle_microphone()
+                    housekeeping.compact(self.store, self.clock, self.config.storage)
+                self._rest_microphone()
                 if now >= next_host:
                     next_host = now + self.config.power.host_poll_s
-                    self._read_host()
+                    housekeeping.read_host(self.host, self.rig, self.events)
         finally:
             self.stop()
 
@@ -393,60 +353,40 @@ class Daemon:
         return lines
 
     def healthy(self) -> bool:
-        """The meter loop turns and the web server runs: worth a watchdog ping."""
+        """The rig thread turns, the meter loop turns, the web server runs: worth a ping."""
         gen = self.config.generator
         allowed = max(10.0, 3 * (gen.poll_interval_s + gen.timeout_s * (gen.retries + 1)))
         loop_ok = self.clock.monotonic() - self.poller.heartbeat < allowed
+        try:                        # the decider answers: the one proof that matters
+            rig_ok = self.rig.alive and self.rig.call(Msg("alive", "watchdog"), timeout=0.5)
+        except Exception:
+            rig_ok = False
         web_ok = self._server_thread is not None and self._server_thread.is_alive()
-        return loop_ok and web_ok
+        return loop_ok and rig_ok and web_ok
 
     def status_line(self) -> str:
-        g = self.rig.generator_status()
+        s = self.rig.snapshot
+        g = s["generator"]
         if g["online"]:
             gen = f"generator {g['power_w']:.0f} W ({g['load_pct']:.0f} %), {g['health']['state']}"
         else:
             gen = f"generator meter {g['link']}"
-        power = self.rig.guard.snapshot(self.clock.monotonic())
-        if power["grace_left_s"] is not None:
-            gen += f", shutdown in {power['grace_left_s']:.0f} s"
-        return f"{self.rig.state} · {gen}"
-
-    def _read_host(self) -> None:
-        try:
-            host = self.host.read()
-        except Exception:
-            log.exception("reading the Pi's health failed")
-            return
-        old, self.rig.host = self.rig.host, host
-        for flag in ("under_voltage", "throttled"):
-            if host.get(flag) and not old.get(flag):
-                self.events.emit(f"host.{flag}", "warning", "host", raw=host.get("raw"))
-        temp, old_temp = host.get("cpu_temp_c"), old.get("cpu_temp_c")
-        if temp is not None and temp >= 80 and (old_temp is None or old_temp < 80):
-            self.events.emit("host.hot", "warning", "host", temp_c=temp)
-
-    def _compact(self) -> None:
-        s = self.config.storage
-        try:
-            folded = self.store.compact(self.clock.time(), s.telemetry_full_days, s.telemetry_minute_days)
-            if folded:
-                log.info("telemetry: %d samples folded into 1-minute summaries", folded)
-        except Exception:
-            log.exception("telemetry compaction failed")
+        if s["power"]["grace_left_s"] is not None:
+            gen += f", shutdown in {s['power']['grace_left_s']:.0f} s"
+        return f"{s['state']} · {gen}"
 
     def hang(self) -> None:
-        log.warning("main loop hung on request (RIGD_DEBUG_HANG_SIGNAL)")
-        self._hung = True
-        self._wake.set()
+        log.warning("rig thread hung on request (RIGD_DEBUG_HANG_SIGNAL)")
+        self.rig.post(Msg("hang", "debug"))
 
     def request_stop(self) -> None:
         self._stop.set()
-        self._wake.set()
 
     def stop(self) -> None:
         self.notifier.send("STOPPING=1")
         self.events.emit("daemon.stopping", "info", "daemon")
         self.poller.stop()
+        self.rig.stop()
         self.recorder.close()
         self.microphone.stop()
         if self._server is not None:
@@ -457,62 +397,3 @@ class Daemon:
             self.sim.stop()
         self.store.close()
         log.info("rigd stopped")
-
-
-# --- the command ------------------------------------------------------------------
-
-class _JournalFormatter(logging.Formatter):
-    """`<N>` syslog priority prefixes, which journald reads from a service's stderr."""
-
-    PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4,
-                logging.ERROR: 3, logging.CRITICAL: 2}
-
-    def format(self, record):
-        return f"<{self.PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
-
-
-def setup_logging(level: str = "info") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"):
-        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("waitress").setLevel(logging.WARNING)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="rigd", description="The cinema rig's daemon.")
-    parser.add_argument("--config", help="config file (default: $RIG_CONFIG, then "
-                        "/etc/mdu-rig/rig.toml, else a simulated rig with data in ./var)")
-    parser.add_argument("--version", action="version", version=f"rigd {__version__}")
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        config = resolve_config(args.config)
-    except ConfigError as exc:
-        print(f"rigd: refusing to start, the config is not valid:\n{exc}", file=sys.stderr)
-        return 2
-    setup_logging(config.daemon.log_level)
-    try:
-        daemon = Daemon(config)
-    except (StartupError, StoreError) as exc:
-        print(f"rigd: cannot start: {exc}", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGTERM, lambda *_: daemon.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: daemon.request_stop())
-    if os.environ.get("RIGD_DEBUG_HANG_SIGNAL") == "1":
-        # Test-only: SIGUSR2 hangs the main loop, to prove the watchdog notices.
-        signal.signal(signal.SIGUSR2, lambda *_: daemon.hang())
-    try:
-        daemon.run()
-    except StartupError as exc:
-        print(f"rigd: cannot start: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

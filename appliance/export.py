@@ -32,17 +32,12 @@ from pathlib import Path
 from .files import sha256_of
 from .recording import FINAL_NAME, Session, sessions
 from .reports import report, to_csv
+from .refusal import Refused
 
 ROOT = "mdu-rig-export"
 MANIFEST = "MANIFEST.sha256"
 CHUNK = 1 << 20
 MARGIN = 16 * 1024 * 1024
-
-
-class ExportRefused(Exception):
-    def __init__(self, code: str, **data):
-        super().__init__(code)
-        self.code, self.data = code, data
 
 
 def _read_back(path: Path) -> str:
@@ -152,7 +147,7 @@ class Exporter:
     def start(self, dest: str | Path, since: float | None = None) -> dict:
         with self._lock:
             if self._thread and self._thread.is_alive():
-                raise ExportRefused("export_running")
+                raise Refused("export_running")
         rep, files = self._check(Path(dest), since)
         self._thread = threading.Thread(target=self._run_safely, args=(Path(dest), rep, files),
                                         name="export", daemon=True)
@@ -167,10 +162,10 @@ class Exporter:
 
     def _check(self, dest: Path, since):
         if not dest.is_dir():
-            raise ExportRefused("export_no_destination", path=str(dest))
+            raise Refused("export_no_destination", path=str(dest))
         rep, files = self.plan(since)
         if not rep["rows"]:
-            raise ExportRefused("export_nothing")
+            raise Refused("export_nothing")
         out = dest / ROOT
         need = 0
         for src, rel in files:
@@ -180,7 +175,7 @@ class Exporter:
                 need += size
         free = shutil.disk_usage(dest).free
         if need + MARGIN > free:
-            raise ExportRefused("export_no_space", need_mb=round((need + MARGIN) / 2**20),
+            raise Refused("export_no_space", need_mb=round((need + MARGIN) / 2**20),
                                 free_mb=round(free / 2**20))
         return rep, files
 

@@ -22,19 +22,12 @@ from pathlib import Path
 
 from .files import fsync_dir, sha256_of
 from .library import PARTIAL, VIDEO_SUFFIXES, Library
+from .refusal import Refused
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 SPACE_MARGIN = 200 * 1024 * 1024       # never fill the card: recordings need it
-
-
-class ImportRefused(Exception):
-    """An import that cannot start; ``code`` for the messages."""
-
-    def __init__(self, code: str, **data):
-        super().__init__(code)
-        self.code, self.data = code, data
 
 
 def find_videos(source: Path) -> list[Path]:
@@ -73,7 +66,7 @@ class Importer:
     def start(self, source: str | Path) -> dict:
         with self._lock:
             if self._thread and self._thread.is_alive():
-                raise ImportRefused("import_running", source=self._progress.get("source"))
+                raise Refused("import_running", source=self._progress.get("source"))
         files = self._plan(Path(source))
         self._thread = threading.Thread(target=self._run_safely, args=(Path(source), files),
                                         name="import", daemon=True)
@@ -92,14 +85,14 @@ class Importer:
 
     def _plan(self, source: Path) -> list[Path]:
         if not source.exists():
-            raise ImportRefused("import_no_source", source=str(source))
+            raise Refused("import_no_source", source=str(source))
         files = find_videos(source)
         if not files:
-            raise ImportRefused("import_nothing", source=str(source))
+            raise Refused("import_nothing", source=str(source))
         total = sum(f.stat().st_size for f in files)
         free = shutil.disk_usage(self.library.root).free
         if total + SPACE_MARGIN > free:
-            raise ImportRefused("import_no_space", need_mb=round(total / 2**20),
+            raise Refused("import_no_space", need_mb=round(total / 2**20),
                                free_mb=round(max(0, free - SPACE_MARGIN) / 2**20))
         return files
 

@@ -80,6 +80,7 @@ class Library:
         self.root = Path(root)
         self.store = store
         self._lock = threading.Lock()
+        self._scanning = threading.Lock()
         for folder in KINDS:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
@@ -104,41 +105,70 @@ class Library:
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root.resolve()).as_posix()
 
-    def scan(self) -> list[dict]:
-        """Bring the cache up to date with the disk; return every item, films first."""
-        with self._lock:
-            cached = {r["path"]: dict(r) for r in self.store.query("SELECT * FROM media")}
-            seen = set()
-            for folder, kind in KINDS.items():
-                for path in sorted((self.root / folder).iterdir()):
-                    if (path.name.startswith(".") or not path.is_file()
-                            or path.suffix.lower() not in VIDEO_SUFFIXES):
-                        continue
-                    rel = f"{folder}/{path.name}"
-                    seen.add(rel)
-                    try:
-                        st = path.stat()
-                    except OSError:
-                        continue
-                    row = cached.get(rel)
-                    if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
-                        continue
-                    duration, tracks, error = probe(path)
-                    if error:
-                        log.warning("library: %s: %s", rel, error)
-                    with self.store.transaction() as db:
-                        db.execute("INSERT OR REPLACE INTO media VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                   (rel, kind, st.st_size, st.st_mtime_ns, duration,
-                                    json.dumps(tracks), error, None, "{}", 0.0))
-            gone = set(cached) - seen
-            if gone:
-                with self.store.transaction() as db:
-                    db.executemany("DELETE FROM media WHERE path = ?", [(g,) for g in gone])
-            rows = self.store.query("SELECT * FROM media ORDER BY kind DESC, path")
-        return [self._item(dict(r)) for r in rows]
+    def _on_disk(self) -> list[tuple[str, str, Path]]:
+        found = []
+        for folder, kind in KINDS.items():
+            for path in sorted((self.root / folder).iterdir()):
+                if (path.name.startswith(".") or not path.is_file()
+                        or path.suffix.lower() not in VIDEO_SUFFIXES):
+                    continue
+                found.append((f"{folder}/{path.name}", kind, path))
+        return found
 
-    def items(self) -> list[dict]:
-        return self.scan()
+    def scan(self) -> list[dict]:
+        """Bring the cache up to date with the disk; return every item, films first.
+
+        ffprobe runs outside the lock: a slow or stuck file delays this scan,
+        never a reader of :meth:`items`.
+        """
+        cached = {r["path"]: dict(r) for r in self.store.query("SELECT * FROM media")}
+        on_disk = self._on_disk()
+        for rel, kind, path in on_disk:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            row = cached.get(rel)
+            if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
+                continue
+            duration, tracks, error = probe(path)
+            if error:
+                log.warning("library: %s: %s", rel, error)
+            with self._lock, self.store.transaction() as db:
+                db.execute("INSERT OR REPLACE INTO media VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           (rel, kind, st.st_size, st.st_mtime_ns, duration,
+                            json.dumps(tracks), error, None, "{}", 0.0))
+        gone = set(cached) - {rel for rel, _, _ in on_disk}
+        if gone:
+            with self._lock, self.store.transaction() as db:
+                db.executemany("DELETE FROM media WHERE path = ?", [(g,) for g in gone])
+        return self.items(probing=False)
+
+    def items(self, probing: bool = True) -> list[dict]:
+        """What is known now, without probing anything: files not probed yet are
+        listed as ``probing`` (a scan will come to them)."""
+        rows = self.store.query("SELECT * FROM media ORDER BY kind DESC, path")
+        out = [self._item(dict(r)) for r in rows]
+        if probing:
+            known = {r["path"] for r in rows}
+            for rel, kind, path in self._on_disk():
+                if rel not in known:
+                    out.append({"path": rel, "kind": kind, "name": path.name, "title": path.stem,
+                                "size": None, "duration_s": None, "audio": [], "subtitles": [],
+                                "ok": False, "error": None, "probing": True, "meta": {}})
+        return out
+
+    def scan_soon(self) -> None:
+        """Probe what is new, in the background (one scan at a time)."""
+        if self._scanning.acquire(blocking=False):
+            def run():
+                try:
+                    self.scan()
+                except Exception:
+                    log.exception("library scan failed")
+                finally:
+                    self._scanning.release()
+            threading.Thread(target=run, name="library-scan", daemon=True).start()
 
     def get(self, rel: str) -> dict | None:
         return self.find(rel, self.scan())

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .config import RelayConfig
 from .devices.relays import Relay
+from .effects import LoadView
 
 
 @dataclass
@@ -39,15 +40,26 @@ class Load:
             self.off_since, self.on_since = now, None
         self.changed_at = wall
 
+    def restore(self, changed_at: float, now: float, wall: float) -> None:
+        """Carry on the timers of a change made before a restart, ``wall - changed_at`` ago."""
+        ago = max(0.0, wall - changed_at)
+        self.changed_at = changed_at
+        if self.is_on:
+            self.on_since = now - ago
+        else:
+            self.off_since = now - ago
+
+    def view(self) -> LoadView:
+        """What the policy sees: a frozen copy, safe to reason on while the relay moves."""
+        c = self.cfg
+        return LoadView(self.name, self.is_on, self.on_since, self.off_since, c.power_w,
+                        c.inrush_w, c.warmup_s, c.cooldown_s, c.shed_on_overload, c.priority)
+
     def warmup_left(self, now: float) -> float:
-        if not self.is_on or self.on_since is None:
-            return 0.0
-        return max(0.0, self.cfg.warmup_s - (now - self.on_since))
+        return self.view().warmup_left(now)
 
     def cooldown_left(self, now: float) -> float:
-        if self.is_on or self.off_since is None:
-            return 0.0
-        return max(0.0, self.cfg.cooldown_s - (now - self.off_since))
+        return self.view().cooldown_left(now)
 
     def label(self, lang: str) -> str:
         return self.cfg.label.get(lang) or self.cfg.label.get("en") or self.name
@@ -62,26 +74,6 @@ class Load:
             "cooldown_left_s": math.ceil(self.cooldown_left(now) * 10) / 10,
             "shed_on_overload": self.cfg.shed_on_overload,
         }
-
-
-def headroom_problem(load: Load, power_w: float | None, unseen_w: float, rated_w: float,
-                     max_load_pct: float, surge_pct: float) -> dict | None:
-    """Why switching ``load`` on now would hurt the generator, or None if it would not.
-
-    ``unseen_w`` is what loads switched on since the last reading will add.
-    """
-    if power_w is None:
-        return {"reason": "no_reading"}
-    running = power_w + unseen_w + load.cfg.power_w
-    surge = power_w + unseen_w + max(load.cfg.inrush_w, load.cfg.power_w)
-    running_limit = rated_w * max_load_pct / 100
-    surge_limit = rated_w * surge_pct / 100
-    if running > running_limit:
-        return {"need_w": round(load.cfg.power_w), "free_w": round(max(0.0, running_limit - power_w - unseen_w))}
-    if surge > surge_limit:
-        return {"need_w": round(max(load.cfg.inrush_w, load.cfg.power_w)),
-                "free_w": round(max(0.0, surge_limit - power_w - unseen_w))}
-    return None
 
 
 def build_loads(config, pin_factory, on: set[str] | frozenset = frozenset()) -> dict[str, Load]:

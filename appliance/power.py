@@ -236,16 +236,18 @@ class PowerGuard:
                 verdicts.append("dip")
             self.bad_since = None
             return verdicts
+        # Back during the countdown: the countdown holds while the generator
+        # proves itself, even if the grace runs out meanwhile.
         if self.good_since is None:
             self.good_since = now
         if now - self.good_since >= self.restore_hold_s:
             self.state, self.lost_at, self.bad_since, self.good_since = "ok", None, None, None
             verdicts.append("restored")
-            return verdicts
-        return verdicts + self.tick(now)
+        return verdicts
 
     def tick(self, now: float) -> list[str]:
-        if self.state == "lost" and now - self.lost_at >= self.grace_s:
+        """The clock moves: the grace runs out only while the generator is still gone."""
+        if self.state == "lost" and self.good_since is None and now - self.lost_at >= self.grace_s:
             self.state = "shutdown"
             return ["shutdown"]
         return []
@@ -258,6 +260,8 @@ class PowerGuard:
             "state": self.state,
             "grace_left_s": round(max(0.0, self.grace_s - (now - self.lost_at)), 1)
             if self.state == "lost" else None,
+            # the generator is back and proving itself: no shutdown while it holds
+            "countdown_held": self.state == "lost" and self.good_since is not None,
             "restore_hold_left_s": round(max(0.0, self.restore_hold_s - (now - self.good_since)), 1)
             if self.state == "lost" and self.good_since is not None else None,
             "dips": self.dips,

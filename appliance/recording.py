@@ -350,17 +350,27 @@ def finalize(path: Path, wall: float | None = None, recovered: bool = False) -> 
         session.save()
         return session
     listing = session.path / ".concat.txt"
-    listing.write_text("".join(f"file '{_quote(s.resolve())}'\n" for s, _ in segments))
     temp = session.path / f".{FINAL_NAME}.partial"
-    result = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-         "-map", "0", "-c", "copy", "-f", "matroska", str(temp)],
-        capture_output=True, text=True, timeout=3600)
-    listing.unlink(missing_ok=True)
-    expected = sum(d for _, d in segments)
-    got = probe_duration(temp) if result.returncode == 0 else None
-    if got is None or abs(got - expected) > 1.0:
+    # A part cut within its first instants may hold pictures and no sound yet
+    # (an audio stream with no parameters), which the join cannot take: leave
+    # such crumbs out, and as a last resort keep the pictures alone.
+    whole = [(s, d) for s, d in segments if d >= 0.5]
+    tries = [(segments, ["-map", "0"]), (whole, ["-map", "0"]), (segments, ["-map", "0:v"])]
+    for chosen, streams in tries:
+        if not chosen:
+            continue
+        listing.write_text("".join(f"file '{_quote(s.resolve())}'\n" for s, _ in chosen))
+        expected = sum(d for _, d in chosen)
+        result = subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+             str(listing), *streams, "-c", "copy", "-f", "matroska", str(temp)],
+            capture_output=True, text=True, timeout=3600)
+        got = probe_duration(temp) if result.returncode == 0 else None
+        if got is not None and abs(got - expected) <= 1.0:
+            break
         temp.unlink(missing_ok=True)
+    listing.unlink(missing_ok=True)
+    if got is None or abs(got - expected) > 1.0:
         detail = result.stderr.strip().splitlines()[-1:] if result.returncode else []
         raise RecordingError(f"{session.id}: the joined file is {got} s, the segments {expected:.1f} s; "
                              f"segments kept {detail}")

@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 from .files import mounts
@@ -93,3 +95,58 @@ def run_command(command: list[str], timeout_s: float = 60.0) -> tuple[int | None
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, str(exc)
     return result.returncode, (result.stderr or result.stdout).strip()[-300:]
+
+
+class PowerOff:
+    """The shutdown's first and last steps, around what the rig does between them.
+
+        >>> off = PowerOff(config.power, flag, events, notifier, before=[poller.stop, store.close])
+        >>> off.resumable()          # a shutdown a killed daemon left half done: its trigger
+        >>> off.begin("power_lost")  # the flag: a restarted daemon finishes it
+        >>> off.end("power_lost")    # everything saved and safe: sync and power off, once
+    """
+
+    def __init__(self, power_cfg, flag: ShutdownFlag, events, notifier, before=()):
+        self.cfg = power_cfg
+        self.flag = flag
+        self.events = events
+        self.notifier = notifier
+        self.before = list(before)
+        self._lock = threading.Lock()
+
+    def resumable(self, data_dir: Path) -> str | None:
+        for path in clear_legacy_flags(data_dir):
+            self.events.emit("power.stale_flag_cleared", "warning", "power", path=path)
+        flag = self.flag.read()
+        if not flag:
+            return None
+        if not flag.get("command_ran"):
+            # A shutdown was under way when this daemon died: finish it.
+            self.events.emit("power.shutdown_resumed", "critical", "power", trigger=flag.get("trigger"))
+            return flag.get("trigger") or "resumed"
+        if time.time() - flag.get("command_at", 0) > 120:
+            self.flag.clear()
+            self.events.emit("power.shutdown_did_not_happen", "alarm", "power",
+                             command=" ".join(self.cfg.shutdown_command))
+        return None
+
+    def begin(self, trigger: str) -> None:
+        self.flag.write({"trigger": trigger, "started_at": time.time(), "command_ran": False})
+
+    def end(self, trigger: str) -> None:
+        with self._lock:
+            flag = self.flag.read() or {}
+            if flag.get("command_ran"):
+                return
+            command = self.cfg.shutdown_command
+            self.events.emit("power.shutdown_command", "critical", "power", command=" ".join(command))
+            self.notifier.send("STATUS=shutting down: powering off")
+            for step in self.before:
+                try:
+                    step()
+                except Exception:
+                    log.exception("a step before powering off failed; powering off anyway")
+            os.sync()
+            self.flag.write({**flag, "command_ran": True, "command_at": time.time()})
+            code, output = run_command(command)
+            log.warning("shutdown command %s ended with %s %s", command, code, output)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from .helpers import BIN, free_port, wait_for
+from .helpers import BIN, free_port, http, wait_for
 
 CONTRACT_GENERATOR = {"online", "voltage_v", "current_a", "power_w", "frequency_hz",
                       "energy_wh", "power_factor", "load_pct", "updated_at"}
@@ -136,3 +136,34 @@ def test_systemd_notify_ready_status_watchdog_stopping(rig_process, tmp_path):
     receive_until("STOPPING=1")
     assert rig.proc.wait(timeout=10) == 0
     sock.close()
+
+
+def test_live_screens_cannot_take_every_web_worker(rig_process):
+    """Many open event streams: the extra ones are told to wait, commands still answer."""
+    from http.client import HTTPConnection
+    rig = rig_process()
+    streams, codes = [], []
+    for _ in range(10):
+        conn = HTTPConnection("127.0.0.1", rig.port, timeout=5)
+        conn.request("GET", "/api/stream")
+        reply = conn.getresponse()
+        codes.append(reply.status)
+        if reply.status == 200:
+            assert reply.readline().startswith(b"retry:")      # the stream is live
+        streams.append(conn)
+    assert 4 <= codes.count(200) <= 8 and codes.count(503) >= 2, codes
+    code, status = http("GET", rig.url + "/api/status", timeout=3)
+    assert code == 200 and status["state"] == "idle"
+    code, body = http("POST", rig.url + "/api/show/stop", {}, timeout=3)
+    assert code == 409 and body["error"] == "no_show"
+    for conn in streams:
+        conn.close()
+    # Closed streams give their places back.
+    def a_stream_opens():
+        conn = HTTPConnection("127.0.0.1", rig.port, timeout=5)
+        conn.request("GET", "/api/stream")
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    for _ in range(8):
+        wait_for(a_stream_opens, timeout=5, what="a freed stream place")

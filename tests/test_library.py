@@ -10,7 +10,8 @@ import pytest
 
 from appliance.clock import SystemClock
 from appliance.events import EventBus
-from appliance.importer import Importer, ImportRefused
+from appliance.importer import Importer
+from appliance.refusal import Refused
 from appliance.files import sha256_of
 from appliance.library import Library
 from appliance.store import Store
@@ -28,7 +29,7 @@ def test_scan_lists_languages_and_broken_files_with_their_reason(library, media)
     shutil.copy(media["broken"], library.root / "films")
     shutil.copy(media["extract"], library.root / "extracts")
     (library.root / "films" / "notes.txt").write_text("not a film")
-    items = {i["path"]: i for i in library.items()}
+    items = {i["path"]: i for i in library.scan()}
     assert set(items) == {"films/film.mkv", "films/broken.mkv", "extracts/extract.mkv"}
     film = items["films/film.mkv"]
     assert film["ok"] and film["kind"] == "film"
@@ -38,6 +39,39 @@ def test_scan_lists_languages_and_broken_files_with_their_reason(library, media)
     assert items["extracts/extract.mkv"]["kind"] == "extract"
     broken = items["films/broken.mkv"]
     assert not broken["ok"] and "not a readable video file" in broken["error"]
+
+
+def test_a_slow_probe_never_holds_up_a_reader(library, media, monkeypatch):
+    """ffprobe on a new file (a slow card, a damaged film) must not freeze the library page."""
+    import threading
+    import appliance.library as lib
+    shutil.copy(media["film"], library.root / "films" / "known.mkv")
+    library.scan()
+    shutil.copy(media["film"], library.root / "films" / "new.mkv")
+    started, release = threading.Event(), threading.Event()
+    real = lib.probe
+
+    def slow(path):
+        started.set()
+        release.wait(10)
+        return real(path)
+    monkeypatch.setattr(lib, "probe", slow)
+    scan = threading.Thread(target=library.scan)
+    scan.start()
+    assert started.wait(5)
+    answered = []
+    reader = threading.Thread(target=lambda: answered.append(library.items()))
+    reader.start()
+    reader.join(2)
+    try:
+        assert answered, "items() waited for ffprobe"
+        items = {i["path"]: i for i in answered[0]}
+        assert items["films/known.mkv"]["ok"] and items["films/new.mkv"]["probing"]
+    finally:
+        release.set()
+        scan.join(10)
+        reader.join(10)
+    assert {i["path"]: i for i in library.items()}["films/new.mkv"]["ok"]
 
 
 def test_probed_once_and_again_when_the_file_changes(library, media, monkeypatch):
@@ -98,11 +132,11 @@ def test_import_copies_verified_files_and_skips_duplicates(tmp_path, library, me
 
 def test_import_refuses_clearly(tmp_path, library):
     importer = Importer(library)
-    with pytest.raises(ImportRefused) as info:
+    with pytest.raises(Refused) as info:
         importer.run(tmp_path / "no-stick")
     assert info.value.code == "import_no_source"
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ImportRefused) as info:
+    with pytest.raises(Refused) as info:
         importer.run(tmp_path / "empty")
     assert info.value.code == "import_nothing"
 

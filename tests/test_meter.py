@@ -99,15 +99,18 @@ class Watched:
         self.store = Store(tmp_path / "rig.sqlite3")
         self.events = EventBus(self.store, self.clock)
         self.meter = Meter(port, PROFILES[profile], timeout_s=timeout, poll_interval_s=interval)
+        config.show.order = []
         self.rig = Rig(config, self.store, self.events, self.clock, {}, meter=self.meter)
+        self.rig.start()
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
         self.poller.start()
 
     def generator(self):
-        return self.rig.generator_status()
+        return self.rig.snapshot["generator"]
 
     def close(self):
         self.poller.stop()
+        self.rig.stop()
         self.store.close()
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from appliance.clock import ManualClock
 from appliance.devices.host import HostMonitor, decode_throttled
@@ -200,6 +201,43 @@ def test_power_guard_policy_on_an_injected_clock():
     clock.advance(10)
     assert guard.tick(clock.monotonic()) == ["shutdown"]
     assert guard.update(True, clock.monotonic()) == []           # latched
+
+
+@settings(max_examples=200, deadline=None)
+@given(back_at=st.floats(min_value=0.0, max_value=9.99), poll=st.sampled_from([0.1, 0.5, 1.0]),
+       hold=st.sampled_from([0.5, 3.0, 10.0, 30.0]))
+def test_a_generator_back_at_any_point_of_the_countdown_cancels_the_shutdown(back_at, poll, hold):
+    """Even in its last second, with a restore hold longer than what is left."""
+    guard = PowerGuard(loss_detect_s=0.0, grace_s=10.0, restore_hold_s=hold)
+    assert guard.update(False, 0.0) == ["lost"]
+    now, verdicts = 0.0, []
+    while now < back_at:                       # the meter stays silent, the rig ticks
+        now = min(back_at, now + poll)
+        verdicts += guard.tick(now)
+    assert verdicts == []
+    end = back_at + hold + 2 * poll
+    while now < end:                           # back, and holding
+        verdicts += guard.update(True, now)
+        verdicts += guard.tick(now)
+        now += poll
+    assert "shutdown" not in verdicts and verdicts == ["restored"]
+
+
+def test_a_generator_back_after_the_shutdown_began_does_not_stop_it():
+    guard = PowerGuard(loss_detect_s=0.0, grace_s=10.0, restore_hold_s=1.0)
+    guard.update(False, 0.0)
+    assert guard.tick(10.0) == ["shutdown"]
+    for t in (10.5, 11.0, 12.0, 30.0):
+        assert guard.update(True, t) == [] and guard.tick(t) == []
+    assert guard.state == "shutdown"
+
+
+def test_a_generator_that_fails_again_during_the_hold_resumes_the_countdown():
+    guard = PowerGuard(loss_detect_s=0.0, grace_s=10.0, restore_hold_s=5.0)
+    guard.update(False, 0.0)
+    assert guard.update(True, 8.0) == [] and guard.tick(11.0) == []    # holding: no shutdown
+    assert guard.snapshot(11.0)["countdown_held"] is True
+    assert guard.update(False, 12.0) == ["shutdown"]                    # gone again, grace spent
 
 
 def test_pi_health_flags_are_decoded(tmp_path):

@@ -76,37 +76,57 @@ def test_camera_and_microphone_recorded_whole_at_440_hz(rig_process, pulse):
         "segments removed once the joined file was verified"
 
 
-def test_kill_9_mid_recording_is_recovered_with_no_capture_left(rig_process):
+def test_kill_9_mid_recording_carries_on_in_the_same_debate(rig_process):
     rig = rig_process(CAMERA)
     assert rig.rigctl("record", "start", "--place", "Ségou").returncode == 0
-    wait_for(lambda: recording(rig)["elapsed_s"] >= 7, timeout=15, what="7 s of recording")
+    wait_for(lambda: recording(rig)["elapsed_s"] >= 5, timeout=15, what="5 s of recording")
     session_id = recording(rig)["session"]
     rig.kill()                                    # rigd and its capture children, kill -9
     rig.start()
-    wait_for(lambda: final_session(rig).get("final"), timeout=20, what="the recovered session")
+    again = wait_for(lambda: (r := recording(rig))["active"] and r, timeout=5, what="recording again")
+    assert again["session"] == session_id, "the same debate, not a new one"
+    wait_for(lambda: recording(rig)["elapsed_s"] >= 8, timeout=15, what="more debate")
+    assert len(capture_processes(rig.data_dir)) == 1
+    assert rig.rigctl("record", "stop").returncode == 0
     session = final_session(rig)
-    assert session["id"] == session_id and session["recovered"]
+    assert session["id"] == session_id and session["final"] and len(session["parts"]) == 2
     path = rig.data_dir / "recordings" / session_id / "debate.mkv"
-    assert probe_duration(path) >= 6.0
+    assert probe_duration(path) >= 7.0
     decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
                              capture_output=True, text=True)
     assert decoded.returncode == 0 and decoded.stderr.strip() == ""
     assert capture_processes(rig.data_dir) == []
     events = json.loads(rig.rigctl("events", "--json").stdout)
-    assert "recording.recovered" in [e["code"] for e in events]
+    assert "recording.resumed" in [e["code"] for e in events]
 
 
 def test_a_capture_left_behind_by_a_killed_rigd_is_ended(rig_process):
     rig = rig_process(CAMERA)
     assert rig.rigctl("record", "start").returncode == 0
     wait_for(lambda: recording(rig)["elapsed_s"] >= 3, timeout=15, what="recording")
+    orphan = capture_processes(rig.data_dir)
     rig.proc.kill()                               # only rigd: its ffmpeg is orphaned
     rig.proc.wait()
     rig.start()
-    wait_for(lambda: final_session(rig).get("final"), timeout=20, what="the recovered session")
+    wait_for(lambda: recording(rig)["active"], timeout=5, what="recording again")
     left = capture_processes(rig.data_dir)
-    assert left == [], [(Path(f"/proc/{p}/cmdline").read_bytes()[:300], Path(f"/proc/{p}/stat").read_text()[:80]) for p in left]
+    assert len(left) == 1 and not set(left) & set(orphan), \
+        [(Path(f"/proc/{p}/cmdline").read_bytes()[:300], Path(f"/proc/{p}/stat").read_text()[:80]) for p in left]
+    assert rig.rigctl("record", "stop").returncode == 0
+    assert capture_processes(rig.data_dir) == []
     assert probe_duration(rig.data_dir / "recordings" / final_session(rig)["id"] / "debate.mkv") >= 2
+
+
+def test_a_recording_stopped_while_the_daemon_was_down_is_finalized_not_resumed(rig_process):
+    """A debate the crew had stopped (or that a power cut had cut) is not started again."""
+    rig = rig_process(CAMERA)
+    assert rig.rigctl("record", "start").returncode == 0
+    wait_for(lambda: recording(rig)["elapsed_s"] >= 3, timeout=15, what="recording")
+    assert rig.rigctl("record", "stop").returncode == 0
+    rig.kill()
+    rig.start()
+    assert not recording(rig)["active"]
+    assert capture_processes(rig.data_dir) == []
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from appliance.clock import SystemClock
-from appliance.export import MANIFEST, ROOT, Exporter, ExportRefused, prune, verify_export
+from appliance.export import MANIFEST, ROOT, Exporter, prune, verify_export
+from appliance.refusal import Refused
 from appliance.recording import FINAL_NAME, Session
 from appliance.screenings import Screenings
 from appliance.store import Store
@@ -160,7 +161,7 @@ def test_a_stick_too_small_is_refused_before_anything_is_copied(tmp_path, evenin
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here")
     try:
-        with pytest.raises(ExportRefused) as info:
+        with pytest.raises(Refused) as info:
             exporter.run(stick)
         assert info.value.code == "export_no_space" and info.value.data["free_mb"] <= 1
         assert list(stick.iterdir()) == []

@@ -124,7 +124,7 @@ def test_a_full_evening(evening):
 
     e.run(29)           # projector on at 6 s + 30 s warm-up = 36 s; screen inflated at 20 s
     assert e.rig.state == "preparing"
-    assert e.rig.status()["relay_details"]["projector"]["warmup_left_s"] == pytest.approx(1.0)
+    assert e.rig.snapshot["relay_details"]["projector"]["warmup_left_s"] == pytest.approx(1.0)
     e.run(1)
     assert e.rig.state == "ready"
 
@@ -137,15 +137,15 @@ def test_a_full_evening(evening):
     assert e.rig.state == "closing"
     assert not e.loads["projector"].is_on and not e.pin_low("projector")
     assert e.on() == {"blower", "amplifier"}, "the rest waits for the projector's cool-down"
-    assert e.rig.status()["relay_details"]["projector"]["cooldown_left_s"] == 90
-    assert not e.rig.show_status()["safe_to_stop_generator"]
+    assert e.rig.snapshot["relay_details"]["projector"]["cooldown_left_s"] == 90
+    assert not e.rig.snapshot["show"]["safe_to_stop_generator"]
     e.run(89)
     assert e.on() == {"blower", "amplifier"} and e.rig.state == "closing"
     e.run(1)
     assert e.on() == set() and not any(e.pin_low(n) for n in e.loads)
     assert e.rig.state == "idle"
     assert e.codes()[-1] == "show.safe_to_stop_generator"
-    assert e.rig.show_status()["safe_to_stop_generator"]
+    assert e.rig.snapshot["show"]["safe_to_stop_generator"]
     states = [(ev["data"]["old"], ev["data"]["new"]) for ev in e.store.events(limit=1000)
               if ev["code"] == "show.state"]
     assert states == [("idle", "preparing"), ("preparing", "ready"), ("ready", "screening"),
@@ -162,7 +162,7 @@ def test_show_start_waits_for_headroom(evening):
     e.run(3)
     # 60 base + 400 lights + 800 blower = 1260 W; the amplifier's 250 W would pass 90 %
     assert e.on() == {"lights", "blower"}
-    waiting = e.rig.show_status()["waiting"]
+    waiting = e.rig.snapshot["show"]["waiting"]
     assert waiting["code"] == "no_headroom" and waiting["relay"] == "amplifier"
     assert "show.waiting.no_headroom" in e.codes()
     e.rig.switch("lights", False)

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import socket
 import subprocess
 import time
 
@@ -224,7 +225,23 @@ def test_lan_mode_needs_a_pin(tmp_path, rig_process):
     from .helpers import to_toml
     rig.config_path.write_text(to_toml(rig.config))
     rig.env["RIG_PIN"] = "2468"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(1.0)
+    rig.env["NOTIFY_SOCKET"] = str(tmp_path / "notify.sock")
     rig.start(wait=False)
+    # READY=1 comes once rigd's own probe has seen the API answer: with a PIN
+    # the probe used to get 401 and rigd gave up after 10 s.
+    deadline = time.monotonic() + 20
+    while True:
+        assert rig.proc.poll() is None, f"rigd exited with {rig.proc.returncode}:\n{rig.log()}"
+        assert time.monotonic() < deadline, "no READY=1 from rigd"
+        try:
+            if "READY=1" in notify.recv(4096).decode():
+                break
+        except socket.timeout:
+            continue
+    notify.close()
     import urllib.request
     import http.cookiejar
 
@@ -251,6 +268,8 @@ def test_lan_mode_needs_a_pin(tmp_path, rig_process):
     result = rig.rigctl("status")                                             # $RIG_PIN
     assert result.returncode == 0, result.stderr
     assert request("POST", "/api/show/start", "x" * 70_000, opener=jar) == 413   # oversize body
+    assert request("GET", "/") == 200                                         # the UI (PIN pad)
+    assert rig.proc.poll() is None, "rigd still serving"
 
 
 def _answers(request):

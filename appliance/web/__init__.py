@@ -10,7 +10,9 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from ..store import StoreClosed
 from .api import api
+from .common import refusal
 from .programme import programme
 from .recording import recording
 from .auth import auth, check_request, secret_key
@@ -46,6 +48,10 @@ def create_app(daemon) -> Flask:
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify(error=code, message=exc.description), exc.code
+
+    @app.errorhandler(StoreClosed)
+    def shutting_down(exc: StoreClosed):
+        return refusal("shutting_down", status=503)
 
     @app.errorhandler(Exception)
     def crash(exc: Exception):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import abort, current_app, jsonify, request
 
-from ..rig import Refused
+from concurrent.futures import Future
+
+from ..effects import Msg
+from ..refusal import Refused
 
 
 def daemon():
@@ -54,11 +57,24 @@ def refusal(code: str, data: dict | None = None, status: int = 409):
     return jsonify(error=code, message=message, data=data), status
 
 
+#: how long a request waits for slow work it started (finalizing a recording)
+JOB_WAIT_S = 300.0
+
+
+def send(kind: str, b: dict | None = None, **data):
+    """A command to the rig thread, from whoever made the request."""
+    return daemon().rig.call(Msg(kind, origin(b), data))
+
+
 def run(action):
-    """Do ``action``; a Refused becomes a 409 with its message; else the new status."""
+    """Do ``action``; a Refused becomes a 409 with its message; else the new status.
+
+    An action that started slow work (a job) answers once it is done.
+    """
     try:
-        action()
+        result = action()
+        if isinstance(result, Future):
+            result.result(JOB_WAIT_S)
     except Refused as exc:
         return refusal(exc.code, exc.data)
-    daemon().wake()
     return jsonify(daemon().status())

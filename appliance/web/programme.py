@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify
 
-from ..devices.player import PlayerError
-from ..importer import ImportRefused
 from ..languages import NAMES, name as language_name
 from ..programme import KEY_PROGRAMME, ProgrammeError, check_items
-from ..rig import Refused
-from .common import body, daemon, lang, origin, refusal, run
+from ..refusal import Refused
+from .common import body, daemon, lang, origin, refusal, run, send
 
 programme = Blueprint("programme", __name__)
 
@@ -25,7 +23,10 @@ def _languages(items: list[dict], language: str) -> dict:
 
 @programme.get("/library")
 def library():
-    items = daemon().library.items()
+    library = daemon().library
+    items = library.items()
+    if any(i.get("probing") for i in items):
+        library.scan_soon()           # new files: probed in the background, listed meanwhile
     return jsonify(items=items, languages=_languages(items, lang()))
 
 
@@ -37,7 +38,7 @@ def library_import():
         abort(400, 'expected {"path": "/media/usb0"}')
     try:
         progress = daemon().importer.start(source)
-    except ImportRefused as exc:
+    except Refused as exc:
         return refusal(exc.code, exc.data)
     return jsonify(progress), 202
 
@@ -88,54 +89,29 @@ def player_play():
             abort(400, "index: expected a whole number")
         if not items:
             return refusal("programme_empty")
-
-    def go():
-        try:
-            d.rig.play(items, index, origin=origin(b))
-        except ProgrammeError as exc:
-            raise Refused("programme_invalid", detail=str(exc))
-    return run(go)
-
-
-def _player_action(action):
-    d = daemon()
-    if d.programme is None:
-        return refusal("no_player")
-
-    def go():
-        try:
-            action(d.programme)
-        except ProgrammeError as exc:
-            raise Refused("programme_invalid", detail=str(exc))
-        except PlayerError as exc:         # the player's own words, e.g. no such track
-            raise Refused("player_refused", detail=str(exc))
-    return run(go)
+    return run(lambda: send("play", b, items=items, index=index))
 
 
 @programme.post("/player/<action>")
 def player_action(action: str):
     b = body()
-    simple = {"pause": lambda p: p.player.pause(), "resume": lambda p: p.carry_on(),
-              "stop": lambda p: p.stop(), "next": lambda p: p.next()}
-    if action in simple:
-        return _player_action(simple[action])
+    if action in ("pause", "resume", "stop", "next"):
+        return run(lambda: send(f"player.{action}", b))
     if action == "seek":
         seconds = b.get("seconds")
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
             abort(400, 'expected {"seconds": 90} (and "relative": true to move by it)')
-        return _player_action(lambda p: p.player.seek(seconds, relative=bool(b.get("relative"))))
+        return run(lambda: send("player.seek", b, seconds=seconds, relative=bool(b.get("relative"))))
     if action == "volume":
         volume = b.get("volume")
         if not isinstance(volume, int) or isinstance(volume, bool):
             abort(400, 'expected {"volume": 0..100}')
-        return _player_action(lambda p: p.player.set_volume(volume))
+        return run(lambda: send("player.volume", b, volume=volume))
     if action in ("audio", "sub"):
         code = b.get("lang")
         if code is not None and not isinstance(code, str):
             abort(400, 'expected {"lang": "bam"} (or null for no subtitles)')
-        if action == "audio":
-            if not code:
-                abort(400, 'expected {"lang": "bam"}')
-            return _player_action(lambda p: p.player.select_audio([code]))
-        return _player_action(lambda p: p.player.select_sub([code] if code and code != "none" else []))
+        if action == "audio" and not code:
+            abort(400, 'expected {"lang": "bam"}')
+        return run(lambda: send(f"player.{action}", b, lang=code))
     abort(404, f"no player action {action!r}")

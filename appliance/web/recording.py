@@ -7,7 +7,7 @@ from flask import Blueprint, abort, jsonify
 from ..extracts import cut_extract
 from ..recording import RecordingError, Session, sessions
 from ..screenings import ScreeningError, check_patch
-from .common import body, daemon, origin, refusal, run
+from .common import body, daemon, refusal, run, send
 
 recording = Blueprint("recording", __name__)
 
@@ -29,13 +29,13 @@ def _place(b: dict) -> dict | None:
 def start():
     b = body()
     place = _place(b)
-    return run(lambda: daemon().rig.record_start(place=place, origin=origin(b)))
+    return run(lambda: send("record.start", b, place=place))
 
 
 @recording.post("/recording/stop")
 def stop():
     b = body()
-    return run(lambda: daemon().rig.record_stop(origin=origin(b)))
+    return run(lambda: send("record.stop", b))
 
 
 @recording.post("/recording/mark")
@@ -44,7 +44,7 @@ def mark():
     note = b.get("note", "")
     if not isinstance(note, str):
         abort(400, 'expected {"note": "…"}')
-    return run(lambda: daemon().rig.mark(note))
+    return run(lambda: send("mark", b, note=note))
 
 
 @recording.get("/recordings")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from ..export import ROOT, ExportRefused, prune, verify_export
+from ..export import ROOT, prune, verify_export
 from ..files import mounts
+from ..refusal import Refused
 from ..reports import report, to_csv
 from ..screenings import ScreeningError
 from .api import parse_since
@@ -115,7 +116,7 @@ def export_start():
             abort(400, "since: expected a date such as 2026-03-01")
     try:
         progress = d.exporter.start(path, since)
-    except ExportRefused as exc:
+    except Refused as exc:
         return refusal(exc.code, exc.data)
     return jsonify(progress), 202
 

@@ -1,10 +1,10 @@
-"""The show and its relays."""
+"""The show and its relays: commands to the rig thread."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort
 
-from .common import body, daemon, origin, run
+from .common import body, daemon, run, send
 
 show = Blueprint("show", __name__)
 
@@ -12,13 +12,13 @@ show = Blueprint("show", __name__)
 @show.post("/show/start")
 def show_start():
     b = body()
-    return run(lambda: daemon().rig.show_start(origin=origin(b)))
+    return run(lambda: send("show.start", b))
 
 
 @show.post("/show/stop")
 def show_stop():
     b = body()
-    return run(lambda: daemon().rig.show_stop(origin=origin(b)))
+    return run(lambda: send("show.stop", b))
 
 
 @show.post("/show/<phase>")
@@ -26,22 +26,22 @@ def show_phase(phase: str):
     if phase not in ("ready", "screening", "debate"):
         abort(404, f"no show action {phase!r}: start, stop, ready, screening or debate")
     b = body()
-    return run(lambda: daemon().rig.set_phase(phase, origin=origin(b)))
+    return run(lambda: send("show.phase", b, phase=phase))
 
 
 @show.post("/relays/<name>")
 def relay(name: str):
-    d = daemon()
-    if name not in d.rig.loads:
-        abort(404, f"no relay {name!r}; relays: {', '.join(d.rig.loads)}")
+    relays = daemon().status()["relays"]
+    if name not in relays:
+        abort(404, f"no relay {name!r}; relays: {', '.join(relays)}")
     b = body()
     on, force = b.get("on"), b.get("force", False)
     if not isinstance(on, bool) or not isinstance(force, bool):
         abort(400, 'expected {"on": true|false, "force": true|false}')
-    return run(lambda: d.rig.switch(name, on, force=force, origin=origin(b)))
+    return run(lambda: send("relay", b, relay=name, on=on, force=force))
 
 
 @show.post("/shutdown")
 def shutdown():
     b = body()
-    return run(lambda: daemon().rig.shutdown("request", origin=origin(b)))
+    return run(lambda: send("shutdown", b, trigger="request"))

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import json
 import queue
+import threading
 
-from flask import Blueprint, Response, abort, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify
 
 from .common import daemon, lang
 
 stream = Blueprint("stream", __name__)
 
 HEARTBEAT_S = 1.0
+#: live screens at once: each holds a web worker for as long as it is open, and
+#: the rest of the workers must stay free for commands (a shutdown, a stop)
+MAX_STREAMS = 6
+
+
+def _slots() -> threading.BoundedSemaphore:
+    return current_app.extensions.setdefault("rig.streams", threading.BoundedSemaphore(MAX_STREAMS))
 
 
 def _sse(kind: str, data) -> str:
@@ -28,6 +36,14 @@ def _sse(kind: str, data) -> str:
 def events_stream():
     d = daemon()
     language = lang()
+    slots = _slots()
+    if not slots.acquire(blocking=False):
+        response = jsonify(error="too_many_streams",
+                           message=f"{MAX_STREAMS} screens already follow the rig live; "
+                                   "close one, or poll /api/status")
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
     q = d.events.subscribe(maxsize=200)
     d.listening()
 
@@ -41,6 +57,7 @@ def events_stream():
                 except queue.Empty:
                     yield _sse("status", d.status())
                     continue
+                step = d.rig.step_no        # the step that made the event, or a later one
                 event = dict(event)
                 event["message"] = d.message(f"event.{event['code']}", event["data"], language)
                 yield _sse("event", event)
@@ -51,12 +68,15 @@ def events_stream():
                         break
                     extra["message"] = d.message(f"event.{extra['code']}", extra["data"], language)
                     yield _sse("event", extra)
-                yield _sse("status", d.status())
+                yield _sse("status", d.status(after_step=step))
         finally:
             d.events.unsubscribe(q)
 
-    return Response(generate(), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response = Response(generate(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    # Called however the stream ends, even if it never started.
+    response.call_on_close(lambda: (d.events.unsubscribe(q), slots.release()))
+    return response
 
 
 @stream.get("/i18n")

@@ -1,0 +1,92 @@
+"""What the policy asks for, and what it is told: plain frozen values, no hardware.
+
+    >>> Msg("show.start", origin="ui")                  # a command or a device event
+    >>> Switch("blower", on=True, origin="show")       # an effect the rig carries out
+    >>> Emit("show.state", "info", "show", {"old": "idle", "new": "preparing"})
+    >>> Do("recording.cut")                            # anything else, by name
+
+The show sequencer and the power supervisor take a :class:`Msg` and a
+:class:`World` (what the devices say now) and return effects; only the rig
+thread turns effects into relay switches, player calls and jobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A command (from a person or a script) or an event (from a device, a job, the clock)."""
+
+    kind: str
+    origin: str = "rig"
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Switch:
+    relay: str
+    on: bool
+    origin: str
+
+
+@dataclass(frozen=True)
+class Emit:
+    code: str
+    level: str
+    source: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Do:
+    """An action on a part of the rig, named ``part.verb``: ``player.stop``, ``recording.cut``…"""
+
+    what: str
+    args: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadView:
+    """A load as the policy sees it: on or off, since when, and its figures."""
+
+    name: str
+    on: bool
+    on_since: float | None
+    off_since: float | None
+    power_w: float
+    inrush_w: float
+    warmup_s: float
+    cooldown_s: float
+    shed_on_overload: bool
+    priority: int
+
+    def warmup_left(self, now: float) -> float:
+        if not self.on or self.on_since is None:
+            return 0.0
+        return max(0.0, self.warmup_s - (now - self.on_since))
+
+    def cooldown_left(self, now: float) -> float:
+        if self.on or self.off_since is None:
+            return 0.0
+        return max(0.0, self.cooldown_s - (now - self.off_since))
+
+
+@dataclass(frozen=True)
+class World:
+    """The devices' side of a decision, read by the rig thread just before it."""
+
+    now: float
+    loads: dict                       # name -> LoadView, in config order
+    power_w: float | None = None      # from a fresh reading; None when there is none
+    reading_at: float | None = None   # that reading's monotonic time
+    alarms: tuple = ()                # alarms that forbid switching loads on
+    overload: bool = False
+    load_pct: float | None = None
+    film: bool = False                # an item of the programme is loaded (playing or paused)
+    recording: str = "off"            # off | active | busy (cutting, stopping) | interrupted
+
+    @property
+    def generator_online(self) -> bool:
+        return self.power_w is not None

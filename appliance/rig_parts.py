@@ -1,0 +1,223 @@
+"""The rig's hands: the player, the recorder, the screening record and the shutdown.
+
+A mixin of :class:`appliance.rig.Rig`, kept apart so the rig's loop and
+policy read on one screen. Everything here runs on the rig thread: the
+``_on_*`` methods answer commands and device events, the ``_do_*`` methods
+carry out the sequencer's :class:`Do` effects. What may take seconds (a
+recording's segment cut, its finalizing, the power-off) is a job: the
+answer comes back as a ``job.done`` message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .effects import Msg
+from .programme import ProgrammeError
+from .refusal import Refused
+
+log = logging.getLogger("appliance.rig")
+
+
+class PartsMixin:
+    # --- checks by the policy --------------------------------------------------------
+
+    def _check(self, kind: str, origin: str = "api") -> None:
+        """Ask the sequencer whether ``kind`` may happen now; raises Refused if not."""
+        self.show, effects = self.sequencer.step(self.show, Msg(kind, origin), self.world())
+        self._apply(effects)
+
+    # --- the programme and the player ------------------------------------------------
+
+    def _programme(self):
+        if self.programme is None:
+            raise Refused("no_player")
+        return self.programme
+
+    def _player(self, action, *, check: str | None = None, origin: str = "api"):
+        runner = self._programme()
+        if check:
+            self._check(check, origin)
+        try:
+            return action(runner)
+        except ProgrammeError as exc:
+            raise Refused("programme_invalid", detail=str(exc))
+        except Refused:
+            raise
+        except RuntimeError as exc:        # the player's own words (PlayerError), e.g. no such track
+            raise Refused("player_refused", detail=str(exc))
+
+    def _on_play(self, msg: Msg) -> None:
+        d = msg.data
+        self._player(lambda p: p.play(d["items"], d.get("index", 0)), check="play", origin=msg.origin)
+
+    def _on_player_resume(self, msg: Msg) -> None:
+        self._player(lambda p: p.carry_on(), check="play", origin=msg.origin)
+        self._sequence(Msg("player.started", msg.origin))
+
+    def _on_player_next(self, msg: Msg) -> None:
+        self._player(lambda p: p.next(), check="play", origin=msg.origin)
+
+    def _on_player_pause(self, msg: Msg) -> None:
+        self._player(lambda p: p.player.pause())
+
+    def _on_player_stop(self, msg: Msg) -> None:
+        self._player(lambda p: p.stop())
+
+    def _on_player_seek(self, msg: Msg) -> None:
+        d = msg.data
+        self._player(lambda p: p.player.seek(d["seconds"], relative=d.get("relative", False)))
+
+    def _on_player_volume(self, msg: Msg) -> None:
+        self._player(lambda p: p.player.set_volume(msg.data["volume"]))
+
+    def _on_player_audio(self, msg: Msg) -> None:
+        self._player(lambda p: p.player.select_audio([msg.data["lang"]]))
+
+    def _on_player_sub(self, msg: Msg) -> None:
+        lang = msg.data.get("lang")
+        self._player(lambda p: p.player.select_sub([lang] if lang and lang != "none" else []))
+
+    def _do_player_stop(self) -> None:
+        if self.programme is not None:
+            self.programme.stop()
+
+    def _do_player_suspend(self) -> None:
+        if self.programme is not None:
+            self.programme.suspend()
+
+    # --- the debate recording ----------------------------------------------------------
+
+    def recording_session(self) -> dict | None:
+        """The recording under way, for the intent: a restarted rig carries it on."""
+        recorder = self.recorder
+        if recorder is None or self.recording == "off" or recorder.session is None:
+            return None
+        return {"session": recorder.session.id, "active": self.recording in ("active", "busy")}
+
+    def _recorder(self):
+        if self.recorder is None:
+            raise Refused("no_recorder")
+        return self.recorder
+
+    def _on_record_start(self, msg: Msg):
+        recorder = self._recorder()
+        self._check("record.start", msg.origin)
+        place = msg.data.get("place")
+        if self.screenings is not None and self.screening_id is not None:
+            screening = self.screenings.get(self.screening_id)
+            place = place or (screening or {}).get("place") or None
+        session = recorder.start(place=place, screening=self.screening_id)
+        self.recording = "active"
+        self._sequence(Msg("recording.started", msg.origin))
+        return session.id
+
+    def _on_record_stop(self, msg: Msg):
+        self._recorder()
+        if self.recording == "busy":
+            raise Refused("recording_busy")
+        if self.recording == "off":
+            raise Refused("not_recording")
+        return self._do_recording_stop(reason=msg.origin)
+
+    def _on_mark(self, msg: Msg):
+        recorder = self._recorder()
+        if self.recording == "busy":
+            raise Refused("recording_busy")
+        return recorder.mark(msg.data.get("note", ""))
+
+    def _on_recording_fault(self, msg: Msg):
+        """The recorder ended its part by itself (disk full, capture died): finalize it."""
+        if self.recording in ("active", "interrupted"):
+            self.recording = "interrupted"
+            self._do_recording_stop(reason=msg.data.get("code", "fault"))
+
+    def _on_recording_resume(self, msg: Msg):
+        """After a crash: the debate that was being recorded goes on, in a new part."""
+        recorder = self._recorder()
+        try:
+            recorder.resume(msg.data["session"])
+        except Exception as exc:
+            self.events.emit("recording.resume_failed", "alarm", "recorder",
+                             session=msg.data["session"], detail=str(exc)[:200])
+            self.jobs.submit("recording.recover", recorder.recover, [recorder.root / msg.data["session"]])
+            return
+        self.recording = "active"
+        self.events.emit("recording.resumed", "warning", "recorder", session=msg.data["session"])
+
+    def _do_recording_cut(self):
+        if self.recording != "active":
+            return None
+        self.recording = "busy"
+        return self.jobs.submit("recording.cut", self.recorder.cut)
+
+    def _do_recording_stop(self, reason: str):
+        if self.recording not in ("active", "interrupted"):
+            return None
+        self.recording = "busy"
+        return self.jobs.submit("recording.stop", self.recorder.stop, reason=reason)
+
+    def _on_job_done(self, msg: Msg):
+        name, future = msg.data["name"], msg.data["future"]
+        error = future.exception()
+        if name == "recording.cut":
+            self.recording = "interrupted"
+        elif name == "recording.stop":
+            self.recording = "interrupted" if error is not None else "off"
+        if error is not None and not isinstance(error, Refused):
+            log.error("job %s failed: %s", name, error)
+        self._sequence(Msg("tick", "jobs"))     # a shutdown may wait on this one
+        settled = msg.data.get("settled")
+        if settled is not None:
+            if error is not None:
+                settled.set_exception(error)
+            else:
+                settled.set_result(future.result())
+        return name
+
+    def _on_microphone(self, msg: Msg) -> None:
+        """Capture for a level meter, or rest: here, so it never races a recording's start."""
+        mic = self.microphone
+        if mic is None:
+            return
+        if msg.data["listen"]:
+            try:
+                mic.ensure_started()
+            except Exception as exc:       # unplugged since: the recorder will say so
+                log.warning("microphone: %s", exc)
+        elif self.recording in ("off", "interrupted"):
+            mic.stop()
+
+    # --- the screening on record -------------------------------------------------------
+
+    def _do_screening_open(self) -> None:
+        if self.screenings is None:
+            return
+        current = self.screenings.open_one()
+        if current is not None:
+            self.screening_id = current["id"]
+            return
+        reading = self.fresh_reading()
+        self.screening_id = self.screenings.open(reading["energy_wh"] if reading else None)
+        self.peak_load = None
+        self.events.emit("screening.opened", "info", "show", screening=self.screening_id)
+
+    def _do_screening_close(self) -> None:
+        if self.screenings is None or self.screening_id is None:
+            return
+        reading = self.fresh_reading()
+        sid, self.screening_id = self.screening_id, None
+        record = self.screenings.close(sid, reading["energy_wh"] if reading else None, self.peak_load)
+        self.events.emit("screening.closed", "info", "show", screening=sid,
+                         energy_wh=record.get("energy_used_wh"))
+
+    # --- shutting down -----------------------------------------------------------------
+
+    def _do_shutdown_begin(self, trigger: str) -> None:
+        self.guard.latch_shutdown()
+        if self.on_shutdown_begin is not None:
+            self.on_shutdown_begin(trigger)
+
+    def _do_shutdown_power_off(self, trigger: str) -> None:
+        if self.on_shutdown is not None:
+            self.jobs.submit("shutdown.power_off", self.on_shutdown, trigger)

@@ -1,0 +1,130 @@
+"""The rig as readers see it: one dict, built by the rig thread after every step.
+
+    >>> snap = build_snapshot(rig)       # on the rig thread only
+    >>> rig.snapshot["generator"]["load_pct"]      # anywhere, no lock
+
+``GET /api/status``, the live screen's stream, ``rigctl status`` and the
+systemd status line all read the last published snapshot. It is replaced
+whole, never changed in place, so a reader always sees one consistent
+instant and never waits for the rig.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import datetime, timezone
+
+from .devices.profiles import CORE
+from .power import load_pct
+
+#: what a debate recording costs on disk (video and sound), for "minutes left"
+RECORD_BITRATE_BPS = 4_000_000
+
+NO_PLAYER = {"file": None, "position_s": None, "duration_s": None, "paused": False,
+             "audio_lang": None, "sub_lang": None, "programme_index": None}
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def build_snapshot(rig) -> dict:
+    now = rig.clock.monotonic()
+    return {
+        "state": rig.state,
+        "generator": generator(rig, now),
+        "relays": {name: load.is_on for name, load in rig.loads.items()},
+        "relay_details": {name: load.snapshot(now) for name, load in rig.loads.items()},
+        "show": show(rig, now),
+        "player": player(rig),
+        "recording": recording(rig),
+        "disk": disk(rig),
+        "power": {**rig.guard.snapshot(now), "trigger": rig.power_trigger, "mains_ok": rig.mains_ok},
+        "host": rig.host,
+    }
+
+
+def generator(rig, now: float) -> dict:
+    gen = rig.config.generator
+    reading = rig.fresh_reading()
+    last, link, meter = rig.latest, rig.link, rig.meter
+    values = reading.values if reading else {}
+    status = {
+        "online": reading is not None,
+        "link": link if reading or link != "online" else "stale",
+        "reason": meter.link_reason if meter else None,
+        **{k: values.get(k) for k in CORE},
+        "load_pct": load_pct(values.get("power_w"), gen.rated_power_w),
+        "rated_power_w": gen.rated_power_w,
+        "updated_at": iso(last.at) if last else None,
+        "age_s": round(now - last.monotonic, 1) if last else None,
+        "profile": gen.profile,
+        "port": meter.port if meter else None,
+    }
+    if reading is not None:
+        status.update(reading.extra)
+    status["health"] = rig.health.snapshot(now)
+    if meter:
+        status["counters"] = meter.counters.as_dict()
+    return status
+
+
+def show(rig, now: float) -> dict:
+    s = rig.show
+    steps = []
+    for name in rig.config.show.order:
+        load = rig.loads[name]
+        if load.is_on:
+            step = "warming" if load.warmup_left(now) > 0 else "on"
+        elif load.cooldown_left(now) > 0:
+            step = "cooling"
+        elif name in s.pending:
+            step = "waiting" if (s.waiting and s.pending[0] == name) else "pending"
+        else:
+            step = "off"
+        steps.append({"relay": name, "step": step,
+                      "left_s": math.ceil((load.warmup_left(now) or load.cooldown_left(now)) * 10) / 10})
+    any_on = any(l.is_on for l in rig.loads.values())
+    cooling = any(l.cooldown_left(now) > 0 for l in rig.loads.values())
+    world = rig.world()
+    return {
+        "steps": steps,
+        "waiting": s.waiting,
+        "ready_in_s": round(rig.sequencer.left_before_ready(world), 1) if s.state == "preparing" else None,
+        "shedding": s.shedding,
+        "safe_to_stop_generator": s.state == "idle" and not any_on and not cooling,
+    }
+
+
+def player(rig) -> dict:
+    if rig.programme is None:
+        return dict(NO_PLAYER)
+    try:
+        return rig.programme.snapshot()
+    except Exception as exc:       # a player in trouble must not hide the rest
+        return {**NO_PLAYER, "error": str(exc)}
+
+
+def recording(rig) -> dict:
+    if rig.recorder is None:
+        return {"active": False, "session": None, "elapsed_s": 0, "marks": 0, "state": "off"}
+    status = dict(rig.recorder.status())
+    # The rig's word: "busy" while a segment is cut or the debate finalized.
+    status["state"] = rig.recording
+    status["active"] = rig.recording == "active"
+    return status
+
+
+def disk(rig) -> dict:
+    try:
+        free = shutil.disk_usage(rig.config.data_dir).free
+    except OSError:
+        free = 0
+    if rig.recorder is not None:
+        minutes = rig.recorder.minutes_left()
+    else:
+        minutes = free * 8 / RECORD_BITRATE_BPS / 60
+    return {"free_bytes": free, "record_minutes_left": int(minutes)}
