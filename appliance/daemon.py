@@ -30,6 +30,7 @@ from .devices.camera import make_camera
 from .devices.microphone import SoundDeviceMicrophone, ToneMicrophone, input_devices
 from .devices.player import Player
 from .importer import Importer
+from .jobs import Jobs
 from .library import Library
 from .loads import build_loads
 from .programme import ProgrammeRunner
@@ -86,12 +87,14 @@ class Daemon:
             port = self.sim.port_path
         profile = PROFILES[config.generator.profile]
         self.meter = Meter.from_config(config.generator, profile, port=port, clock=self.clock)
+        # One runner for slow work; a job's end is news for the rig.
+        self.jobs = Jobs(lambda msg: self.rig.post(msg))
         self.rig = Rig(config, self.store, self.events, self.clock, loads, meter=self.meter,
-                       recovered=saved)
+                       recovered=saved, jobs=self.jobs)
         self.inputs = self._make_inputs()
         self.library = Library(data_dir / "media", self.store)
         self.library.clean_partials()
-        self.importer = Importer(self.library, self.events)
+        self.importer = Importer(self.library, self.events, jobs=self.jobs)
         self.programme = self._make_programme(saved)
         self.microphone = self._make_microphone()
         self.recorder = Recorder(config, data_dir / "recordings", make_camera(config.camera),
@@ -101,7 +104,8 @@ class Daemon:
         self.screenings = Screenings(self.store, self.clock)
         self.rig.screenings = self.screenings
         self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
-                                 self.library.root / "extracts", self.clock, self.events)
+                                 self.library.root / "extracts", self.clock, self.events,
+                                 jobs=self.jobs)
         self._carry_on_screening(saved)
         # Finish what a crash or a power cut left of a debate recording, except
         # the one that was running: it goes on, in a new part.

@@ -32,6 +32,7 @@ from pathlib import Path
 from .files import sha256_of
 from .recording import FINAL_NAME, Session, sessions
 from .reports import report, to_csv
+from .jobs import Jobs
 from .refusal import Refused
 
 ROOT = "mdu-rig-export"
@@ -102,15 +103,15 @@ def verify_export(export_dir: Path) -> list[str]:
 
 class Exporter:
     def __init__(self, screenings, store, recordings_root: Path, extracts_dir: Path, clock,
-                 events=None):
+                 events=None, jobs=None):
         self.screenings = screenings
         self.store = store
         self.recordings_root = Path(recordings_root)
         self.extracts_dir = Path(extracts_dir)
         self.clock = clock
         self.events = events
+        self.jobs = jobs or Jobs()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._progress: dict = {"state": "idle"}
 
     def progress(self) -> dict:
@@ -145,14 +146,12 @@ class Exporter:
         return rep, files
 
     def start(self, dest: str | Path, since: float | None = None) -> dict:
-        with self._lock:
-            if self._thread and self._thread.is_alive():
-                raise Refused("export_running")
+        if "export" in self.jobs.running():
+            raise Refused("export_running")
         rep, files = self._check(Path(dest), since)
-        self._thread = threading.Thread(target=self._run_safely, args=(Path(dest), rep, files),
-                                        name="export", daemon=True)
         self._set(state="starting")
-        self._thread.start()
+        self.jobs.start("export", self._run_safely, Path(dest), rep, files,
+                        busy=Refused("export_running"))
         return self.progress()
 
     def run(self, dest: str | Path, since: float | None = None) -> dict:

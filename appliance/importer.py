@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .files import fsync_dir, sha256_of
 from .library import PARTIAL, VIDEO_SUFFIXES, Library
+from .jobs import Jobs
 from .refusal import Refused
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,13 @@ def find_videos(source: Path) -> list[Path]:
 
 
 class Importer:
-    def __init__(self, library: Library, events=None, folder: str = "films"):
+    def __init__(self, library: Library, events=None, folder: str = "films", jobs=None):
         self.library = library
         self.events = events
         self.folder = folder
+        self.jobs = jobs or Jobs()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._job = None
         self._progress = {"state": "idle"}
 
     def progress(self) -> dict:
@@ -64,13 +66,12 @@ class Importer:
             self._progress.update(changes)
 
     def start(self, source: str | Path) -> dict:
-        with self._lock:
-            if self._thread and self._thread.is_alive():
-                raise Refused("import_running", source=self._progress.get("source"))
+        busy = Refused("import_running", source=self._progress.get("source"))
+        if "import" in self.jobs.running():
+            raise busy
         files = self._plan(Path(source))
-        self._thread = threading.Thread(target=self._run_safely, args=(Path(source), files),
-                                        name="import", daemon=True)
-        self._thread.start()
+        self._update(state="starting", source=str(source))
+        self._job = self.jobs.start("import", self._run_safely, Path(source), files, busy=busy)
         return self.progress()
 
     def run(self, source: str | Path, on_chunk=None) -> dict:
@@ -79,8 +80,8 @@ class Importer:
         return self.progress()
 
     def wait(self, timeout: float | None = None) -> dict:
-        if self._thread:
-            self._thread.join(timeout)
+        if self._job is not None:
+            self._job.exception(timeout)
         return self.progress()
 
     def _plan(self, source: Path) -> list[Path]:

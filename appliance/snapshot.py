@@ -44,6 +44,7 @@ def build_snapshot(rig) -> dict:
         "disk": disk(rig),
         "power": {**rig.guard.snapshot(now), "trigger": rig.power_trigger, "mains_ok": rig.mains_ok},
         "host": rig.host,
+        "jobs": rig.jobs.running(),
     }
 
 

@@ -7,7 +7,8 @@ from flask import Blueprint, abort, jsonify
 from ..extracts import cut_extract
 from ..recording import RecordingError, Session, sessions
 from ..screenings import ScreeningError, check_patch
-from .common import body, daemon, refusal, run, send
+from ..refusal import Refused
+from .common import JOB_WAIT_S, body, daemon, refusal, run, send
 
 recording = Blueprint("recording", __name__)
 
@@ -75,10 +76,14 @@ def extract():
             abort(400, f"{key}: expected a number")
     rec = d.config.recording
     try:
-        target = cut_extract(Session.load(path), d.library.root / "extracts",
-                             mark=numbers["mark"], start=numbers["from"], end=numbers["to"],
-                             before_s=numbers["before"] if numbers["before"] is not None else rec.extract_before_s,
-                             after_s=numbers["after"] if numbers["after"] is not None else rec.extract_after_s)
+        job = d.jobs.start("extract", cut_extract, Session.load(path), d.library.root / "extracts",
+                           mark=numbers["mark"], start=numbers["from"], end=numbers["to"],
+                           before_s=numbers["before"] if numbers["before"] is not None else rec.extract_before_s,
+                           after_s=numbers["after"] if numbers["after"] is not None else rec.extract_after_s,
+                           busy=Refused("extract_running"))
+        target = job.result(JOB_WAIT_S)
+    except Refused as exc:
+        return refusal(exc.code, exc.data)
     except RecordingError as exc:
         return refusal("extract_failed", {"detail": str(exc)})
     rel = d.library.relative(target)

@@ -13,7 +13,7 @@ from ..refusal import Refused
 from ..reports import report, to_csv
 from ..screenings import ScreeningError
 from .api import parse_since
-from .common import body, daemon, refusal
+from .common import JOB_WAIT_S, body, daemon, refusal
 
 screenings = Blueprint("screenings", __name__)
 
@@ -144,6 +144,11 @@ def prune_view():
     keep = b.get("keep_days")
     if not isinstance(keep, (int, float)) or isinstance(keep, bool) or keep < 0:
         abort(400, 'expected {"keep_days": 30}')
-    deleted, kept = prune(d.recorder.root, keep, d.clock.time())
+    try:
+        job = d.jobs.start("prune", prune, d.recorder.root, keep, d.clock.time(),
+                           busy=Refused("prune_running"))
+    except Refused as exc:
+        return refusal(exc.code, exc.data)
+    deleted, kept = job.result(JOB_WAIT_S)
     d.events.emit("recordings.pruned", "info", "export", deleted=len(deleted), kept=len(kept))
     return jsonify(deleted=deleted, kept_unexported=kept)
