@@ -63,6 +63,7 @@ def config_from_table(table: dict, source: str = "<config>") -> Config:
             if check:
                 problems.extend(check())
         problems.extend(_check_relays_and_inputs(config))
+        problems.extend(_check_projector(config))
     if problems:
         raise ConfigError(source, problems)
     config.source = source
@@ -105,6 +106,15 @@ def _check_relays_and_inputs(config: Config) -> list[str]:
     return problems
 
 
+def _check_projector(config: Config) -> list[str]:
+    projector = config.projector
+    if projector.link == "pjlink" and not projector.address and not config.sim.enabled:
+        # The simulated rig starts its own PJLink projector and fills the address in.
+        return ['[projector] address: required when link = "pjlink" '
+                '(the projector\'s IP address, e.g. "192.168.0.10")']
+    return []
+
+
 def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
     """The rig `rigd` runs with no config file: everything simulated, data in ./var."""
     config = Config(source="built-in simulated rig")
@@ -128,6 +138,10 @@ def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
     config.show.inflate_s = 20.0
     config.relays["projector"].warmup_s = 15.0
     config.relays["projector"].cooldown_s = 20.0
+    # A PJLink projector the daemon starts (appliance.sim.projector) with the
+    # same warm-up and cool-down; address stays "": the daemon fills in the
+    # simulated projector's own.
+    config.projector.link = "pjlink"
     # Loads the simulated rig can shed when the generator is overloaded.
     config.relays["lights"] = _relay(23, "Éclairage", "Lights", power_w=400.0, inrush_w=400.0,
                                      shed_on_overload=True, priority=20)

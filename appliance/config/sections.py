@@ -268,6 +268,43 @@ class PowerConfig:
         return []
 
 
+PROJECTOR_LINKS = ("pjlink", "escvp21", "none")
+
+
+@dataclass
+class ProjectorConfig:
+    """The projector's control link; its mains stays on [relays.projector]."""
+
+    link: str = _opt("none", choices=PROJECTOR_LINKS,
+                     doc="pjlink: Ethernet; escvp21: Epson RS-232; none: the crew presses its button")
+    address: str = _opt("", doc="pjlink: HOST or HOST:PORT of the projector (port 4352 if left out)")
+    password: str = _opt("", doc="pjlink: the projector's PJLink password; empty if it has none")
+    port: str = _opt("/dev/projector", doc="escvp21: serial device (9600 8N1)")
+    lamp: bool = _opt(True, doc="false for LED/laser models: no cool-down to respect")
+    cooldown_max_s: float = _opt(300.0, min=0.0, max=3600.0,
+                                 doc="mains goes off after this even if the projector never says standby")
+    poll_interval_s: float = _opt(3.0, min=0.2, max=60.0, doc="seconds between two polls")
+    timeout_s: float = _opt(2.0, min=0.1, max=30.0, doc="how long to wait for a connection or a reply")
+
+    def check(self) -> list[str]:
+        problems = []
+        if self.address:
+            from ..devices.projector import split_address
+            try:
+                split_address(self.address)
+            except ValueError as exc:
+                problems.append(f"[projector] address: {exc} in {self.address!r}; expected "
+                                f"HOST or HOST:PORT such as \"192.168.0.10\" or "
+                                f"\"192.168.0.10:4352\"")
+        if len(self.password) > 32 or not all(" " < c < "\x7f" for c in self.password):
+            problems.append("[projector] password: at most 32 ASCII characters, no spaces "
+                            "(a PJLink password)")
+        if self.link == "escvp21" and not self.port:
+            problems.append('[projector] port: required when link = "escvp21" '
+                            '(the serial device, e.g. "/dev/projector")')
+        return problems
+
+
 @dataclass
 class DaemonConfig:
     log_level: str = _opt("info", choices=("debug", "info", "warning", "error"))
@@ -290,6 +327,7 @@ class Config:
     microphone: MicrophoneConfig = field(default_factory=MicrophoneConfig)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     power: PowerConfig = field(default_factory=PowerConfig)
+    projector: ProjectorConfig = field(default_factory=ProjectorConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     #: where it came from, for messages ("built-in simulated rig" or a path)
     source: str = field(default="defaults", metadata={"internal": True})
