@@ -29,6 +29,7 @@ from .i18n import Catalog
 from .devices.camera import make_camera
 from .devices.microphone import SoundDeviceMicrophone, ToneMicrophone, input_devices
 from .devices.player import Player
+from .devices.projector import ProjectorPoller, make_projector
 from .importer import Importer
 from .jobs import Jobs
 from .library import Library
@@ -101,6 +102,8 @@ class Daemon:
                                  self.microphone, self.events, self.clock, on_fault=self._recording_fault)
         self.rig.recorder = self.recorder
         self.rig.microphone = self.microphone
+        self.sim_projector = None
+        self.projector_poller = self._make_projector()
         self.screenings = Screenings(self.store, self.clock)
         self.rig.screenings = self.screenings
         self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
@@ -134,8 +137,36 @@ class Daemon:
         rig = getattr(self, "rig", None)
         if rig is None:
             return []
-        return [Load(l.name, l.cfg.power_w, l.cfg.inrush_w, l.on_since)
+        peer = getattr(self, "sim_projector", None)
+        lamp_off = peer is not None and peer.power in ("standby", "cooling")
+        # A projector whose lamp is off draws only its fan and electronics.
+        return [Load(l.name, l.cfg.power_w * (0.15 if l.name == "projector" and lamp_off else 1.0),
+                     l.cfg.inrush_w, l.on_since)
                 for l in rig.loads.values() if l.is_on]
+
+    def _make_projector(self):
+        """The projector's control link, polled on its own thread; None without a link."""
+        cfg = self.config.projector
+        if cfg.link == "none" or "projector" not in self.config.relays:
+            return None
+        address = None
+        if self.config.sim.enabled and cfg.link == "pjlink" and not cfg.address:
+            from .sim.projector import SimulatedProjector
+            relay = self.config.relays["projector"]
+            # The simulated projector is fed by the projector relay, as a real one is.
+            self.sim_projector = SimulatedProjector(
+                password=cfg.password, warmup_s=relay.warmup_s, cooldown_s=relay.cooldown_s,
+                mains=lambda: self.rig.loads["projector"].is_on, clock=self.clock).start()
+            address = self.sim_projector.address
+        device = make_projector(cfg, address=address, clock=self.clock)
+        poller = ProjectorPoller(device, lambda state: self.rig.post(
+            Msg("projector.state", "projector", {"state": state})), interval_s=cfg.poll_interval_s)
+        self.rig.projector_poller = poller
+        return poller
+
+    def set_projector_scenario(self, name: str) -> None:
+        self.sim_projector.scenario = name
+        self.events.emit("sim.scenario", "info", "sim", scenario=f"projector {name}")
 
     def _carry_on_screening(self, saved: dict | None) -> None:
         open_screening = self.screenings.open_one()
@@ -171,7 +202,9 @@ class Daemon:
         runner = ProgrammeRunner(player, self.library, self.store, self.events, self.clock,
                                  self.config.player,
                                  on_started=lambda: self.rig.post(Msg("player.started", "player")),
-                                 on_finished=lambda: self.rig.post(Msg("player.finished", "player")))
+                                 on_finished=lambda: self.rig.post(Msg("player.finished", "player")),
+                                 on_file_end=lambda reason, path, error: self.rig.post(Msg(
+                                     "player.end", "player", {"reason": reason, "path": path, "error": error})))
         self.rig.programme = runner
         if saved and saved["state"] == "screening":
             runner.resume_saved(self.config.show.resume_window_s)
@@ -270,6 +303,8 @@ class Daemon:
             self.rig.post(Msg("recording.resume", "restart", {"session": self._resume_recording}))
         self._start_web()
         self.poller.start()
+        if self.projector_poller is not None:
+            self.projector_poller.start()
         # Probe new films now rather than when the crew first opens the library.
         threading.Thread(target=self.library.scan, name="library-scan", daemon=True).start()
         threading.Thread(target=self.recorder.recover, args=(self._unfinished,),
@@ -390,6 +425,8 @@ class Daemon:
         self.notifier.send("STOPPING=1")
         self.events.emit("daemon.stopping", "info", "daemon")
         self.poller.stop()
+        if self.projector_poller is not None:
+            self.projector_poller.stop()
         self.rig.stop()
         self.recorder.close()
         self.microphone.stop()
@@ -399,5 +436,7 @@ class Daemon:
             self.programme.player.close()
         if self.sim is not None:
             self.sim.stop()
+        if self.sim_projector is not None:
+            self.sim_projector.stop()
         self.store.close()
         log.info("rigd stopped")

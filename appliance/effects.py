@@ -29,6 +29,9 @@ class Switch:
     relay: str
     on: bool
     origin: str
+    #: off only: start the relay's cool-down timer (a lamp cut hot cannot restrike at once);
+    #: False when the lamp has cooled with its mains on
+    cool: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,23 @@ class LoadView:
 
 
 @dataclass(frozen=True)
+class ProjectorView:
+    """The projector as the policy sees it: what its link says, and its figures."""
+
+    link: str = "none"                # pjlink | escvp21 | none
+    link_state: str = "ok"            # ok | lost | connecting
+    power: str = "unknown"            # what it says: standby | warming | on | cooling | fault | unknown
+    lamp: bool = True                 # False: LED or laser, nothing to cool
+    cooldown_s: float = 90.0          # how long its fan runs after the lamp goes off
+    cooldown_max_s: float = 300.0     # mains goes off after this at worst
+
+    @property
+    def talks(self) -> bool:
+        """A control link that answers: its word on power is to be trusted."""
+        return self.link != "none" and self.link_state == "ok" and self.power != "unknown"
+
+
+@dataclass(frozen=True)
 class World:
     """The devices' side of a decision, read by the rig thread just before it."""
 
@@ -86,6 +106,7 @@ class World:
     load_pct: float | None = None
     film: bool = False                # an item of the programme is loaded (playing or paused)
     recording: str = "off"            # off | active | busy (cutting, stopping) | interrupted
+    projector: ProjectorView | None = None
 
     @property
     def generator_online(self) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+from .effects import Msg
+
 log = logging.getLogger("rigd")
 
 
@@ -20,7 +22,8 @@ def read_host(monitor, rig, events) -> None:
     except Exception:
         log.exception("reading the Pi's health failed")
         return
-    old, rig.host = rig.host, host
+    old = rig.host
+    rig.post(Msg("host", "host", {"host": host}))      # the rig's own state: its thread sets it
     for flag in ("under_voltage", "throttled"):
         if host.get(flag) and not old.get(flag):
             events.emit(f"host.{flag}", "warning", "host", raw=host.get("raw"))

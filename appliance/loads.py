@@ -31,22 +31,23 @@ class Load:
     def is_on(self) -> bool:
         return self.relay.is_on
 
-    def switch(self, on: bool, now: float, wall: float) -> None:
+    def switch(self, on: bool, now: float, wall: float, cool: bool = True) -> None:
+        """``cool=False``: switched off already cool (a lamp that cooled with its mains on)."""
         if on:
             self.relay.on()
             self.on_since, self.off_since = now, None
         else:
             self.relay.off()
-            self.off_since, self.on_since = now, None
+            self.off_since, self.on_since = (now if cool else None), None
         self.changed_at = wall
 
-    def restore(self, changed_at: float, now: float, wall: float) -> None:
+    def restore(self, changed_at: float, now: float, wall: float, cooling: bool = True) -> None:
         """Carry on the timers of a change made before a restart, ``wall - changed_at`` ago."""
         ago = max(0.0, wall - changed_at)
         self.changed_at = changed_at
         if self.is_on:
             self.on_since = now - ago
-        else:
+        elif cooling:
             self.off_since = now - ago
 
     def view(self) -> LoadView:

@@ -190,7 +190,7 @@ class GeneratorHealth:
 class PowerGuard:
     """Has the generator gone, come back, or must the Pi shut down? Pure policy.
 
-        >>> guard = PowerGuard(loss_voltage_v=180, loss_detect_s=1.2, grace_s=120, restore_hold_s=10)
+        >>> guard = PowerGuard(loss_detect_s=1.2, grace_s=120, restore_hold_s=10)
         >>> guard.update(power_ok=False, now=0.0)     # meter silent, or voltage gone
         []
         >>> guard.update(power_ok=False, now=1.3)
@@ -251,6 +251,10 @@ class PowerGuard:
             self.state = "shutdown"
             return ["shutdown"]
         return []
+
+    def resume_lost(self, now: float) -> None:
+        """After a restart in the middle of a loss: lost again, with a fresh grace."""
+        self.state, self.lost_at, self.bad_since, self.good_since = "lost", now, now, None
 
     def latch_shutdown(self) -> None:
         self.state = "shutdown"

@@ -88,7 +88,7 @@ class ProgrammeRunner:
     """Plays a list of items on the player; tells when the programme is over."""
 
     def __init__(self, player, library, store, events, clock, cfg, *,
-                 on_started=None, on_finished=None):
+                 on_started=None, on_finished=None, on_file_end=None):
         self.player = player
         self.library = library
         self.store = store
@@ -97,6 +97,8 @@ class ProgrammeRunner:
         self.cfg = cfg
         self.on_started = on_started
         self.on_finished = on_finished
+        #: on_file_end(reason, path, error), from mpv's thread; the receiver calls file_ended
+        self.on_file_end = on_file_end
         self.items: list[dict] = []
         self.index: int | None = None
         self._lock = threading.RLock()
@@ -208,11 +210,15 @@ class ProgrammeRunner:
     # --- the player tells ---------------------------------------------------------
 
     def _ended(self, reason: str, path: str | None, error: str | None) -> None:
-        # Called on mpv's event thread: do the work on another one.
-        threading.Thread(target=self._after_end, args=(reason, path, error),
-                         name="programme", daemon=True).start()
+        # Called on mpv's event thread: the news goes to whoever decides (the rig).
+        if self.on_file_end is not None:
+            self.on_file_end(reason, path, error)
+        else:
+            threading.Thread(target=self.file_ended, args=(reason, path, error),
+                             name="programme", daemon=True).start()
 
-    def _after_end(self, reason, path, error) -> None:
+    def file_ended(self, reason, path, error) -> None:
+        """A file ended: the next item, or the programme's end."""
         self._handle_end(reason, path, error)
         self._flush()
 
@@ -264,7 +270,8 @@ class ProgrammeRunner:
                           "audio_lang": snap["audio_lang"] if loaded else audio,
                           "sub_lang": snap["sub_lang"] if loaded else sub,
                           "at": self.clock.time()}
-            self.store.put(KEY_RESUME, record, self.clock.time())
+            # The periodic save needs no fsync: a cut loses a second of the film's place.
+            self.store.put(KEY_RESUME, record, self.clock.time(), durable=force)
         except Exception:
             log.exception("could not save the playing position")
 

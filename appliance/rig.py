@@ -24,7 +24,7 @@ import threading
 from concurrent.futures import Future
 
 from . import intent
-from .effects import Do, Emit, Msg, Switch, World
+from .effects import Do, Emit, Msg, ProjectorView, Switch, World
 from .jobs import Jobs
 from .power import GeneratorHealth, PowerGuard, load_pct
 from .refusal import Refused
@@ -41,7 +41,8 @@ CALL_TIMEOUT_S = 10.0
 #: messages that change nothing anyone sees: no new snapshot after them
 QUIET = ("alive",)
 #: messages the show sequencer answers itself (the rest are the rig's own)
-SEQUENCED = ("show.start", "show.stop", "show.phase", "relay", "shutdown",
+SEQUENCED = ("show.start", "show.stop", "show.phase", "relay", "shutdown", "player.stopped",
+             "projector.command", "projector.lamp_off",
              "player.started", "player.finished", "recording.started")
 
 
@@ -73,6 +74,8 @@ class Rig(PartsMixin):
         self.programme = None
         self.recorder = None
         self.microphone = None
+        self.projector_poller = None           # the control link's poller, if there is a link
+        self.projector_state = None            # what it last heard (devices.projector.ProjectorState)
         self.screenings = None
         self.recording = "off"                 # off | active | busy | interrupted
         self.screening_id: int | None = None
@@ -104,12 +107,22 @@ class Rig(PartsMixin):
         self._queue.put((msg, None))
 
     def call(self, msg: Msg, timeout: float = CALL_TIMEOUT_S):
-        """A command: wait for the rig thread's answer (raises :class:`Refused`)."""
-        if self._thread is None or threading.current_thread() is self._thread:
+        """A command: wait for the rig thread's answer (raises :class:`Refused`).
+
+        A command not begun within ``timeout`` is dropped, never run late
+        (TimeoutError): the caller was told it failed.
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("the rig thread cannot wait on itself: post() instead")
+        if self._thread is None:
             return self._handle_now(msg)        # no rig thread (a test, start-up): inline
         future: Future = Future()
         self._queue.put((msg, future))
-        return future.result(timeout)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()                     # not begun yet: it never will be
+            raise
 
     # helpers for callers that like words
     def show_start(self, origin="api"):
@@ -130,18 +143,23 @@ class Rig(PartsMixin):
         return self.call(Msg("shutdown", origin, {"trigger": trigger}))
 
     def on_poll(self, reading, link: str | None = None) -> None:
+        """One poll (on the meter's thread): written down here, judged on the rig thread."""
         link = link or (self.meter.link if self.meter else ("online" if reading else "offline"))
-        msg = Msg("poll", "meter", {"reading": reading, "link": link})
-        if self._thread is None:
-            self._handle_now(msg)
-        else:
-            self.post(msg)
+        values = reading.values if reading else None
+        load = load_pct(values.get("power_w"), self.config.generator.rated_power_w) if values else None
+        self.store.add_telemetry(reading.at if reading else self.clock.time(), reading is not None,
+                                 reading.core if reading else None, load,
+                                 reading.extra if reading else None)
+        self._news(Msg("poll", "meter", {"reading": reading, "link": link}))
 
     def tick(self) -> None:
+        self._news(Msg("tick", "clock"))
+
+    def _news(self, msg: Msg) -> None:
         if self._thread is None:
-            self._handle_now(Msg("tick", "clock"))
+            self._handle_now(msg)               # no rig thread (a test): at once
         else:
-            self.post(Msg("tick", "clock"))
+            self.post(msg)
 
     # --- the rig thread -----------------------------------------------------------
 
@@ -181,6 +199,8 @@ class Rig(PartsMixin):
         return TICK_IDLE_S
 
     def _serve(self, msg: Msg, future: Future | None) -> None:
+        if future is not None and not future.set_running_or_notify_cancel():
+            return                              # its caller gave up on it
         try:
             result = self._handle_now(msg)
         except BaseException as exc:            # a refusal, or a bug: the thread goes on
@@ -194,7 +214,7 @@ class Rig(PartsMixin):
 
     def _handle_now(self, msg: Msg):
         self.step_no += 1
-        before = (self.state, self._relay_states(), self.recording_session())
+        before = self._intent_key()
         try:
             if msg.kind in SEQUENCED:
                 result = self._sequence(msg)
@@ -202,7 +222,7 @@ class Rig(PartsMixin):
                 result = getattr(self, "_on_" + msg.kind.replace(".", "_"))(msg)
         finally:
             self.heartbeat = self.clock.monotonic()
-            if (self.state, self._relay_states(), self.recording_session()) != before:
+            if self._intent_key() != before:
                 self._save_intent()
             if msg.kind not in QUIET:
                 self.publish()
@@ -221,7 +241,17 @@ class Rig(PartsMixin):
             overload=self.health.conditions["overload"].active,
             load_pct=load_pct(reading["power_w"], self.config.generator.rated_power_w) if reading else None,
             film=self.programme is not None and self.programme.index is not None,
-            recording=self.recording)
+            recording=self.recording, projector=self._projector_view())
+
+    def _projector_view(self) -> ProjectorView | None:
+        relay = self.config.relays.get("projector")
+        if relay is None or "projector" not in self.loads:
+            return None
+        cfg, state = self.config.projector, self.projector_state
+        return ProjectorView(
+            link=cfg.link, lamp=cfg.lamp, cooldown_s=relay.cooldown_s, cooldown_max_s=cfg.cooldown_max_s,
+            link_state=state.link_state if state is not None else "connecting",
+            power=state.power if state is not None and self.loads["projector"].is_on else "unknown")
 
     def _sequence(self, msg: Msg) -> None:
         """Ask the sequencer, carry out its effects; again while the world moves under it."""
@@ -233,10 +263,16 @@ class Rig(PartsMixin):
             msg = Msg("tick", "clock")          # a switch starts timers: look again now
 
     def _apply(self, effects: list) -> None:
+        if any(isinstance(e, Switch) for e in effects):
+            # Written down before the relays move: a kill between the two must not
+            # bring back a load the rig had just switched off.
+            self._save_intent({e.relay: e for e in effects if isinstance(e, Switch)})
         for effect in effects:
             try:
                 if isinstance(effect, Switch):
-                    self._switch(effect.relay, effect.on, effect.origin)
+                    self._switch(effect.relay, effect.on, effect.origin, effect.cool)
+                    if self.loads[effect.relay].is_on != effect.on:
+                        self.events.emit("relay.failed", "alarm", "rig", relay=effect.relay, on=effect.on)
                 elif isinstance(effect, Emit):
                     self.events.emit(effect.code, effect.level, effect.source, **effect.data)
                 elif isinstance(effect, Do):
@@ -244,11 +280,11 @@ class Rig(PartsMixin):
             except Exception:              # one part failing must not stop the others
                 log.exception("carrying out %s failed", effect)
 
-    def _switch(self, name: str, on: bool, origin: str) -> None:
+    def _switch(self, name: str, on: bool, origin: str, cool: bool = True) -> None:
         load = self.loads[name]
         if load.is_on == on:
             return
-        load.switch(on, self.clock.monotonic(), self.clock.time())
+        load.switch(on, self.clock.monotonic(), self.clock.time(), cool=cool)
         self.events.emit("relay.on" if on else "relay.off", "info", "rig", relay=name, origin=origin)
 
     # --- the generator ----------------------------------------------------------------
@@ -274,9 +310,6 @@ class Rig(PartsMixin):
                              port=self.meter.port if self.meter else None,
                              profile=self.config.generator.profile)
         self._was_online = reading is not None
-        self.store.add_telemetry(reading.at if reading else self.clock.time(), reading is not None,
-                                 reading.core if reading else None, load,
-                                 reading.extra if reading else None)
         if link != "stale":           # corrupt frames say nothing about the generator
             voltage = (values or {}).get("voltage_v")
             meter_ok = voltage is not None and voltage >= self.config.power.loss_voltage_v
@@ -330,15 +363,27 @@ class Rig(PartsMixin):
 
     # --- written down, published ----------------------------------------------------------
 
-    def _relay_states(self) -> tuple:
-        return tuple(l.is_on for l in self.loads.values())
+    def _intent_key(self) -> tuple:
+        """What a restarted rig must know: any change is written down at once."""
+        s = self.show
+        return (s.state, tuple(l.is_on for l in self.loads.values()), self.recording_session(),
+                s.projector_cmd, s.cooling_from, s.lamp_off_at)
 
-    def _save_intent(self) -> None:
+    def _save_intent(self, switching: dict | None = None) -> None:
+        """``switching``: relay -> the Switch about to be carried out (saved as done)."""
+        now, wall, s = self.clock.monotonic(), self.clock.time(), self.show
+        as_wall = lambda t: None if t is None else wall - (now - t)      # noqa: E731
+        relays = {n: (l.is_on, l.changed_at, l.off_since is not None) for n, l in self.loads.items()}
+        for name, e in (switching or {}).items():
+            relays[name] = (e.on, wall, not e.on and e.cool)
         try:
-            intent.save(self.store, self.clock.time(), state=self.state,
-                        relays={n: (l.is_on, l.changed_at) for n, l in self.loads.items()},
+            intent.save(self.store, wall, state=self.state, resume_state=s.resume_state,
+                        relays=relays,
                         clean=self.state == "idle" and self.recording == "off",
-                        recording=self.recording_session())
+                        recording=self.recording_session(),
+                        lamp={"projector_cmd": s.projector_cmd, "cooling_from": as_wall(s.cooling_from),
+                              "lamp_off_at": as_wall(s.lamp_off_at),
+                              "power_before_off": s.power_before_off})
         except Exception:     # the show goes on; recovery will be poorer
             log.exception("could not write the rig's intended state")
 
@@ -347,18 +392,33 @@ class Rig(PartsMixin):
         for name, rec in saved.get("relays", {}).items():
             load = self.loads.get(name)
             if load is not None and rec.get("changed_at") is not None:
-                load.restore(rec["changed_at"], now, wall)
+                load.restore(rec["changed_at"], now, wall, cooling=rec.get("cooling", True))
         state = saved["state"]
         pending = tuple(n for n in self.config.show.order if not self.loads[n].is_on) \
             if state == "preparing" else ()
-        self.show = Show(state=state, pending=pending, next_switch_at=now)
+        lamp = saved.get("lamp") or {}
+        # A lamp cooling when the daemon died still cools: its mains stays on.
+        as_now = lambda t: None if t is None else now - max(0.0, wall - t)      # noqa: E731
+        if state == "power_lost":
+            # Still gone, or back: the guard must see it hold before the crew carries on.
+            self.guard.resume_lost(now)
+        self.show = Show(state=state, pending=pending, next_switch_at=now,
+                         resume_state=saved.get("resume_state"),
+                         projector_cmd=lamp.get("projector_cmd"),
+                         cooling_from=as_now(lamp.get("cooling_from")),
+                         lamp_off_at=as_now(lamp.get("lamp_off_at")),
+                         power_before_off=lamp.get("power_before_off"))
+        # Not written down again here: the recording it names is resumed later, and a
+        # second crash before then must still find it.
         self.events.emit("rig.recovered", "warning", "rig", state=state,
                          age_s=round(saved.get("age_s", 0), 1),
                          relays=", ".join(n for n, l in self.loads.items() if l.is_on) or "-")
-        self._save_intent()
 
     def _on_alive(self, msg: Msg) -> bool:
         return True
+
+    def _on_host(self, msg: Msg) -> None:
+        self.host = msg.data["host"]
 
     def _on_hang(self, msg: Msg) -> None:
         """Test-only (RIGD_DEBUG_HANG_SIGNAL): a stuck rig thread, for the watchdog to notice."""

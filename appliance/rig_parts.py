@@ -18,6 +18,18 @@ from .refusal import Refused
 
 log = logging.getLogger("appliance.rig")
 
+#: the setting to check when a link fails, for the technician
+PROJECTOR_SETTING = {"pjlink": "[projector] address / password", "escvp21": "[projector] port"}
+
+
+def _quietly(fn):
+    def run():
+        try:
+            fn()
+        except Exception as exc:          # unplugged since: the recorder will say so
+            log.warning("microphone: %s", exc)
+    return run
+
 
 class PartsMixin:
     # --- checks by the policy --------------------------------------------------------
@@ -63,6 +75,13 @@ class PartsMixin:
 
     def _on_player_stop(self, msg: Msg) -> None:
         self._player(lambda p: p.stop())
+        self._sequence(Msg("player.stopped", msg.origin))
+
+    def _on_player_end(self, msg: Msg) -> None:
+        """A file ended (mpv's news): the runner moves the programme on, here."""
+        if self.programme is not None:
+            d = msg.data
+            self.programme.file_ended(d["reason"], d["path"], d["error"])
 
     def _on_player_seek(self, msg: Msg) -> None:
         d = msg.data
@@ -89,11 +108,11 @@ class PartsMixin:
     # --- the debate recording ----------------------------------------------------------
 
     def recording_session(self) -> dict | None:
-        """The recording under way, for the intent: a restarted rig carries it on."""
+        """The recording under way, for the intent: a restarted rig carries on an active one."""
         recorder = self.recorder
         if recorder is None or self.recording == "off" or recorder.session is None:
             return None
-        return {"session": recorder.session.id, "active": self.recording in ("active", "busy")}
+        return {"session": recorder.session.id, "active": self.recording == "active"}
 
     def _recorder(self):
         if self.recorder is None:
@@ -101,16 +120,14 @@ class PartsMixin:
         return self.recorder
 
     def _on_record_start(self, msg: Msg):
-        recorder = self._recorder()
+        self._recorder()
         self._check("record.start", msg.origin)
         place = msg.data.get("place")
         if self.screenings is not None and self.screening_id is not None:
             screening = self.screenings.get(self.screening_id)
             place = place or (screening or {}).get("place") or None
-        session = recorder.start(place=place, screening=self.screening_id)
-        self.recording = "active"
-        self._sequence(Msg("recording.started", msg.origin))
-        return session.id
+        return self._recording_job("recording.start", self.recorder.start, place=place,
+                                   screening=self.screening_id)
 
     def _on_record_stop(self, msg: Msg):
         self._recorder()
@@ -134,36 +151,49 @@ class PartsMixin:
 
     def _on_recording_resume(self, msg: Msg):
         """After a crash: the debate that was being recorded goes on, in a new part."""
-        recorder = self._recorder()
+        recorder, session = self._recorder(), msg.data["session"]
         try:
-            recorder.resume(msg.data["session"])
-        except Exception as exc:
-            self.events.emit("recording.resume_failed", "alarm", "recorder",
-                             session=msg.data["session"], detail=str(exc)[:200])
-            self.jobs.submit("recording.recover", recorder.recover, [recorder.root / msg.data["session"]])
-            return
-        self.recording = "active"
-        self.events.emit("recording.resumed", "warning", "recorder", session=msg.data["session"])
+            self._check("record.start", msg.origin)       # not while the generator is gone
+        except Refused:
+            self.jobs.submit("recording.recover", recorder.recover, [recorder.root / session])
+            return None
+        return self._recording_job("recording.resume", recorder.resume, session)
 
     def _do_recording_cut(self):
         if self.recording != "active":
             return None
-        self.recording = "busy"
-        return self.jobs.submit("recording.cut", self.recorder.cut)
+        return self._recording_job("recording.cut", self.recorder.cut)
 
     def _do_recording_stop(self, reason: str):
         if self.recording not in ("active", "interrupted"):
             return None
+        return self._recording_job("recording.stop", self.recorder.stop, reason=reason)
+
+    def _recording_job(self, name: str, fn, *args, **kwargs):
+        """The recorder's slow steps run in the rig's lane; ``busy`` until they report."""
         self.recording = "busy"
-        return self.jobs.submit("recording.stop", self.recorder.stop, reason=reason)
+        return self.jobs.submit(name, fn, *args, **kwargs)
+
+    def _recording_settled(self, name: str, error) -> None:
+        """A recorder job is over: the recorder says where the recording is now."""
+        recorder = self.recorder
+        self.recording = ("active" if recorder.active else
+                          "interrupted" if recorder.interrupted else "off")
+        if name == "recording.start" and self.recording == "active":
+            self._sequence(Msg("recording.started", "recorder"))
+        elif name == "recording.resume":
+            if self.recording == "active":
+                self.events.emit("recording.resumed", "warning", "recorder",
+                                 session=recorder.session.id)
+            else:
+                self.events.emit("recording.resume_failed", "alarm", "recorder",
+                                 detail=str(error or "")[:200])
 
     def _on_job_done(self, msg: Msg):
         name, future = msg.data["name"], msg.data["future"]
         error = future.exception()
-        if name == "recording.cut":
-            self.recording = "interrupted"
-        elif name == "recording.stop":
-            self.recording = "interrupted" if error is not None else "off"
+        if name in ("recording.start", "recording.resume", "recording.cut", "recording.stop"):
+            self._recording_settled(name, error)
         if error is not None and not isinstance(error, Refused):
             log.error("job %s failed: %s", name, error)
         self._sequence(Msg("tick", "jobs"))     # a shutdown may wait on this one
@@ -181,12 +211,37 @@ class PartsMixin:
         if mic is None:
             return
         if msg.data["listen"]:
-            try:
-                mic.ensure_started()
-            except Exception as exc:       # unplugged since: the recorder will say so
-                log.warning("microphone: %s", exc)
+            self.jobs.submit("microphone.listen", _quietly(mic.ensure_started))
         elif self.recording in ("off", "interrupted"):
-            mic.stop()
+            # In the rig's lane: a recording's start queued after this opens it again.
+            self.jobs.submit("microphone.rest", mic.stop)
+
+    # --- the projector's control link ---------------------------------------------------
+
+    def _on_projector_state(self, msg: Msg) -> None:
+        """What the projector's poller heard: keep it, tell of changes, let the show look."""
+        state, old = msg.data["state"], self.projector_state
+        self.projector_state = state
+        link = self.config.projector.link
+        if state.link_state == "lost" and (old is None or old.link_state != "lost"
+                                           or old.reason != state.reason):
+            self.events.emit("projector.link_lost", "alarm", "projector", link=link,
+                             reason=state.reason or "unreachable", detail=(state.detail or "")[:200],
+                             setting=PROJECTOR_SETTING.get(link, "link"))
+        elif state.link_state == "ok" and old is not None and old.link_state == "lost":
+            self.events.emit("projector.link_ok", "info", "projector", link=link)
+        before = dict(old.errors) if old is not None else {}
+        for name, level in state.errors:
+            if before.get(name) != level:
+                self.events.emit("projector.error", "alarm" if level == "error" else "warning",
+                                 "projector", part=name, level=level)
+        for name in set(before) - dict(state.errors).keys():
+            self.events.emit("projector.error_cleared", "info", "projector", part=name)
+        self._sequence(Msg("tick", "projector"))
+
+    def _do_projector_power(self, on: bool) -> None:
+        if self.projector_poller is not None:
+            self.projector_poller.command(on)      # on the poller's thread, never here
 
     # --- the screening on record -------------------------------------------------------
 
@@ -199,6 +254,7 @@ class PartsMixin:
             return
         reading = self.fresh_reading()
         self.screening_id = self.screenings.open(reading["energy_wh"] if reading else None)
+        self.screenings.set_fields(self.screening_id, lamp_hours_start=self._lamp_hours())
         self.peak_load = None
         self.events.emit("screening.opened", "info", "show", screening=self.screening_id)
 
@@ -207,9 +263,19 @@ class PartsMixin:
             return
         reading = self.fresh_reading()
         sid, self.screening_id = self.screening_id, None
+        self.screenings.set_fields(sid, lamp_hours_end=self._lamp_hours())
         record = self.screenings.close(sid, reading["energy_wh"] if reading else None, self.peak_load)
         self.events.emit("screening.closed", "info", "show", screening=sid,
                          energy_wh=record.get("energy_used_wh"))
+
+    def _do_screening_hot_power_loss(self) -> None:
+        if self.screenings is not None and self.screening_id is not None:
+            self.screenings.append(self.screening_id, "alarms",
+                                   {"code": "projector.hot_power_loss", "at": self.clock.time()})
+
+    def _lamp_hours(self) -> int | None:
+        state = self.projector_state
+        return state.lamp_hours if state is not None else None
 
     # --- shutting down -----------------------------------------------------------------
 

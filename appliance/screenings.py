@@ -112,6 +112,10 @@ class Screenings:
         clean = check_patch(patch)
         return self._write(sid, lambda r: r.update(clean))
 
+    def set_fields(self, sid: int, **fields) -> None:
+        """Figures the rig writes down (lamp hours…), not the crew's details."""
+        self._write(sid, lambda r: r.update(fields))
+
     def append(self, sid: int, key: str, value) -> None:
         self._write(sid, lambda r: r.setdefault(key, []).append(value))
 

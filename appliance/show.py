@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from . import lamp
 from .effects import Do, Emit, LoadView, Msg, Switch, World
 from .refusal import Refused
 
@@ -49,6 +50,8 @@ for _state, _next in TRANSITIONS.items():     # losing the generator, and shutti
             _next.add("power_lost")
 
 IN_SHOW = ("preparing", "ready", "screening", "debate")
+LAMP_RESET = dict(projector_cmd=None, projector_cmd_at=0.0, cooling_from=None, lamp_off_at=None,
+                  power_before_off=None)
 PLAYING = ("ready", "screening", "debate")
 
 
@@ -68,6 +71,11 @@ class Show:
     generator_up: bool = False           # at the shutdown's start: loads to bring down in order
     powered_off: bool = False            # the power-off was asked for (once)
     recording_saved: bool = False        # the shutdown asked for the recording's end (once)
+    projector_cmd: str | None = None     # the last power command sent: on | off
+    projector_cmd_at: float = 0.0
+    cooling_from: float | None = None    # the lamp was asked to go off (command, or the crew)
+    lamp_off_at: float | None = None     # no link: when the lamp is known off
+    power_before_off: float | None = None  # no link: the generator's power then
 
     @property
     def busy(self) -> bool:
@@ -124,7 +132,7 @@ class ShowSequencer:
         show = self._set(show, "preparing", msg.origin, fx)
         fx.append(Do("screening.open"))
         return replace(show, pending=tuple(n for n in self.order if not world.loads[n].on),
-                       next_switch_at=world.now, waiting=None)
+                       next_switch_at=world.now, waiting=None, **LAMP_RESET)
 
     def _show_stop(self, show, msg, world, fx):
         if show.state == "closing":
@@ -155,6 +163,11 @@ class ShowSequencer:
         if show.state == "shutting_down" and on:
             raise Refused("not_now", state=show.state)
         problem = self._interlock(show, load, on, world)
+        if not on and name == "projector" and not problem:
+            left = lamp.hot(show, world)
+            if left > 0:
+                problem = Refused("projector_cooling", relay=name,
+                                  left_s=math.ceil(min(left, world.projector.cooldown_max_s)))
         if on and show.state == "power_lost" and not problem:
             # Back but not yet proven: an inrush now could stall it again.
             problem = Refused("generator_returning", relay=name)
@@ -166,10 +179,28 @@ class ShowSequencer:
         fx.append(Switch(name, on, msg.origin))
         return show
 
+    def _projector_command(self, show, msg, world, fx):
+        """The technician's power command (rigctl projector on|off)."""
+        v, on = world.projector, msg.data["on"]
+        if v is None or v.link == "none":
+            raise Refused("projector_no_link")
+        if not world.loads["projector"].on:
+            raise Refused("projector_no_mains")
+        if show.state == "shutting_down" and on:
+            raise Refused("not_now", state=show.state)
+        fx.append(Do("projector.power", {"on": on}))
+        return replace(show, projector_cmd="on" if on else "off", projector_cmd_at=world.now)
+
+    def _projector_lamp_off(self, show, msg, world, fx):
+        """The crew says the projector is off (no link): its fan's time starts now."""
+        return lamp.lamp_off_by_crew(show, world, fx)
+
     def _play(self, show, msg, world, fx):
         """May a film start (or go on)? The rig runs the player when this passes."""
         if show.state not in PLAYING:
             raise Refused("not_ready", state=show.state)
+        if any(n in world.loads and not world.loads[n].on for n in ("blower", "projector")):
+            raise Refused("show_loads_off")        # after a power cut: START first
         return show
 
     def _record_start(self, show, msg, world, fx):
@@ -189,9 +220,6 @@ class ShowSequencer:
         fx.append(Emit("power.shutdown", "critical", "power", {"trigger": trigger}))
         # What cannot be done again comes first: the film's place, the debate.
         fx.append(Do("player.suspend"))
-        projector = world.loads.get("projector")
-        if show.generator_up and projector is not None and projector.on:
-            fx.append(Switch("projector", False, "shutdown"))
         return show
 
     # --- what the devices say -------------------------------------------------------
@@ -214,6 +242,11 @@ class ShowSequencer:
             return self._set(show, "screening", "player", fx)
         return show
 
+    def _player_stopped(self, show, msg, world, fx):
+        if show.state == "screening":
+            return self._set(show, "ready", msg.origin, fx)
+        return show
+
     def _player_finished(self, show, msg, world, fx):
         # The film is over: the debate may begin. Recording is proposed, not started.
         if show.state == "screening":
@@ -231,6 +264,10 @@ class ShowSequencer:
 
     def _power_lost(self, show, msg, world, fx):
         fx.append(Emit("power.lost", "critical", "power", dict(msg.data)))
+        if lamp.hot(show, world) > 0:
+            # Nothing can run the fan now: say so, where the lamp's life is counted.
+            fx.append(Emit("projector.hot_power_loss", "alarm", "power", {}))
+            fx.append(Do("screening.hot_power_loss"))
         # What cannot be filmed again comes first: the recording's segment and
         # the film's place, before anything is switched.
         if world.recording == "active":
@@ -239,7 +276,7 @@ class ShowSequencer:
         for name, load in world.loads.items():
             if load.on:
                 fx.append(Switch(name, False, "power_lost"))
-        show = replace(show, pending=(), waiting=None, shedding=False)
+        show = replace(show, pending=(), waiting=None, shedding=False, **LAMP_RESET)
         if show.state in ("power_lost", "shutting_down"):
             return show
         return replace(self._set(show, "power_lost", "power", fx), resume_state=show.state)
@@ -250,6 +287,8 @@ class ShowSequencer:
         # Back to where the crew can carry on; no load comes on without them.
         back = "ready" if show.resume_state in IN_SHOW else "idle"
         show = self._set(show, back, "power", fx)
+        if show.resume_state == "closing":
+            fx.append(Do("screening.close"))          # the evening was ending: it has
         fx.append(Emit("power.restored", "info", "power", {"state": back, **msg.data}))
         return replace(show, resume_state=None)
 
@@ -268,13 +307,20 @@ class ShowSequencer:
             fx.append(Switch(load.name, True, "show"))
             return replace(show, waiting=None, pending=show.pending[1:],
                            next_switch_at=world.now + self.show_cfg.switch_gap_s)
+        show, up = lamp.bring_up(show, world, fx)
+        if not up:
+            power = world.projector.power
+            return replace(show, waiting={"code": "projector_warming", "power": power})
         if self.left_before_ready(world) > 0:
             return show
         return replace(self._set(show, "ready", "show", fx), waiting=None)
 
     def left_before_ready(self, world: World) -> float:
         now = world.now
-        left = max((l.warmup_left(now) for l in world.loads.values()), default=0.0)
+        # A projector that talks is ready when it says so, not by a timer.
+        talks = world.projector is not None and world.projector.talks
+        left = max((l.warmup_left(now) for l in world.loads.values()
+                    if not (talks and l.name == "projector")), default=0.0)
         blower = world.loads.get("blower")
         if blower is not None and blower.on and blower.on_since is not None:
             left = max(left, self.show_cfg.inflate_s - (now - blower.on_since))
@@ -287,31 +333,38 @@ class ShowSequencer:
         return replace(show, waiting=waiting)
 
     def _tick_closing(self, show, world, fx):
+        show, down = lamp.bring_down(show, world, fx, "show")
+        if not down:
+            return show                            # the lamp cools with its fan powered
         projector = world.loads.get("projector")
-        if projector is not None and projector.on:
-            fx.append(Switch("projector", False, "show"))
-            return show                            # its cool-down starts now
         if projector is not None and projector.cooldown_left(world.now) > 0:
-            return show
+            return show                            # cut hot (forced): no restrike, no rush
         for name in reversed(list(world.loads)):
             if world.loads[name].on:
                 fx.append(Switch(name, False, "show"))
-        show = self._set(show, "idle", "show", fx)
+        show = replace(self._set(show, "idle", "show", fx), **LAMP_RESET)
         fx.append(Do("screening.close"))
         fx.append(Emit("show.safe_to_stop_generator", "info", "show"))
         return show
 
     def _tick_shutting_down(self, show, world, fx):
-        if show.powered_off or world.recording == "busy":
+        if show.powered_off:
             return show
+        saving = world.recording == "busy"
         if world.recording in ("active", "interrupted") and not show.recording_saved:
-            # The debate is finalized before the power goes (its segments are safe anyway).
-            fx.append(Do("recording.stop", {"reason": "shutdown"}))
-            return replace(show, recording_saved=True)
-        projector = world.loads.get("projector")
-        if show.generator_up and projector is not None:
-            if projector.on or projector.cooldown_left(world.now) > 0:
+            if show.generator_up:
+                # Time and power to spare: the debate is joined before the Pi goes.
+                fx.append(Do("recording.stop", {"reason": "shutdown"}))
+            elif world.recording == "active":
+                # On battery: end the part (its segments are safe); joining waits for the next boot.
+                fx.append(Do("recording.cut"))
+            show, saving = replace(show, recording_saved=True), world.recording == "active" or show.generator_up
+        if show.generator_up:                      # the lamp comes down meanwhile
+            show, down = lamp.bring_down(show, world, fx, "shutdown")
+            if not down:
                 return show                        # a lamp cools with its fan running
+        if saving:
+            return show
         for name in reversed(list(world.loads)):
             if world.loads[name].on:
                 fx.append(Switch(name, False, "shutdown"))

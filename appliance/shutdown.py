@@ -150,3 +150,7 @@ class PowerOff:
             self.flag.write({**flag, "command_ran": True, "command_at": time.time()})
             code, output = run_command(command)
             log.warning("shutdown command %s ended with %s %s", command, code, output)
+            if code != 0:
+                # Still running, records closed: the crew must know, on the screen.
+                self.events.emit("power.shutdown_failed", "critical", "power",
+                                 detail=f"{code}: {output}"[:200])

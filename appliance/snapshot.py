@@ -15,6 +15,7 @@ import math
 import shutil
 from datetime import datetime, timezone
 
+from . import lamp
 from .devices.profiles import CORE
 from .power import load_pct
 
@@ -33,12 +34,14 @@ def iso(ts: float | None) -> str | None:
 
 def build_snapshot(rig) -> dict:
     now = rig.clock.monotonic()
+    proj = projector(rig)
     return {
         "state": rig.state,
         "generator": generator(rig, now),
         "relays": {name: load.is_on for name, load in rig.loads.items()},
         "relay_details": {name: load.snapshot(now) for name, load in rig.loads.items()},
-        "show": show(rig, now),
+        "show": show(rig, now, proj),
+        "projector": proj,
         "player": player(rig),
         "recording": recording(rig),
         "disk": disk(rig),
@@ -73,11 +76,19 @@ def generator(rig, now: float) -> dict:
     return status
 
 
-def show(rig, now: float) -> dict:
+def show(rig, now: float, proj: dict | None = None) -> dict:
     s = rig.show
     steps = []
     for name in rig.config.show.order:
         load = rig.loads[name]
+        if name == "projector" and proj is not None and load.is_on and (
+                proj["waiting_for"] or proj["link_state"] == "ok"):
+            # The projector's own word, when it has one: it knows its lamp better than a timer.
+            step = "press_button" if proj["waiting_for"] == "crew" else {
+                "cooling": "cooling", "warming": "warming", "on": "on", "standby": "standby",
+            }.get(proj["power"], "on")
+            steps.append({"relay": name, "step": step, "left_s": proj["cooldown_left_s"] or 0})
+            continue
         if load.is_on:
             step = "warming" if load.warmup_left(now) > 0 else "on"
         elif load.cooldown_left(now) > 0:
@@ -97,6 +108,32 @@ def show(rig, now: float) -> dict:
         "ready_in_s": round(rig.sequencer.left_before_ready(world), 1) if s.state == "preparing" else None,
         "shedding": s.shedding,
         "safe_to_stop_generator": s.state == "idle" and not any_on and not cooling,
+    }
+
+
+def projector(rig) -> dict | None:
+    """What the crew and the technician see of the projector: its power, lamp, errors, cool-down."""
+    world = rig.world()
+    v = world.projector
+    if v is None:
+        return None
+    state = rig.projector_state
+    on = rig.loads["projector"].is_on
+    left = lamp.cooldown_left(rig.show, world)
+    s = rig.show
+    waiting_for = None
+    if s.cooling_from is not None and on:
+        waiting_for = "crew" if v.link == "none" and s.lamp_off_at is None else "cooling"
+    return {
+        "link": v.link,
+        "link_state": "none" if v.link == "none" else v.link_state,
+        "reason": state.reason if state is not None and v.link_state == "lost" else None,
+        "power": "off" if not on else (v.power if v.link != "none" else "unknown"),
+        "lamp": v.lamp,
+        "lamp_hours": state.lamp_hours if state is not None else None,
+        "errors": [{"part": name, "level": level} for name, level in (state.errors if state else ())],
+        "cooldown_left_s": math.ceil(left) if left is not None else None,
+        "waiting_for": waiting_for,          # crew: press the projector's button; cooling: its fan
     }
 
 

@@ -220,8 +220,10 @@ class Store:
 
     # --- settings ---------------------------------------------------------------
 
-    def put(self, key: str, value, ts: float) -> None:
-        with self.transaction(durable=True) as db:
+    def put(self, key: str, value, ts: float, durable: bool = True) -> None:
+        """``durable=False`` for what is rewritten every second (a film's place): a power
+        cut may lose the last write, never the file."""
+        with self.transaction(durable=durable) as db:
             db.execute("INSERT OR REPLACE INTO settings VALUES (?,?,?)",
                        (key, json.dumps(value, ensure_ascii=False), ts))
 

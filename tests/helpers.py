@@ -96,6 +96,8 @@ class RigProcess:
         "camera": {"backend": "testsrc", "width": 320, "height": 240, "bitrate_kbps": 400},
         "microphone": {"backend": "tone"},
         "storage": {"data_dir": "data"},
+        # The simulated rig's PJLink projector (a real TCP peer), polled briskly.
+        "projector": {"link": "pjlink", "poll_interval_s": 0.2, "timeout_s": 0.5},
     }
 
     def __init__(self, directory: Path, config: dict | None = None, env: dict | None = None):

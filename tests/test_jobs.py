@@ -25,7 +25,16 @@ def test_one_import_at_a_time_and_the_rig_hears_of_its_end():
     msg.data["settled"].set_result(msg.data["future"].result())
     assert settled.result(1) == "copied"
     jobs.start("import", lambda: None)            # free again
-    jobs.shutdown(wait=True)
+
+
+def test_an_export_never_holds_up_the_recording_cut():
+    """The errands' lane can be full: the rig's lane still runs at once."""
+    jobs = Jobs()
+    release = threading.Event()
+    for n in range(4):
+        jobs.submit(f"export{n}", release.wait, 10, lane="work")
+    assert jobs.submit("recording.cut", lambda: "cut").result(5) == "cut"
+    release.set()
 
 
 def test_without_a_rig_a_job_settles_by_itself_failures_included():

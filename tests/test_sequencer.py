@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from appliance.config import Config
-from appliance.effects import Do, Emit, LoadView, Msg, Switch, World
+from appliance.effects import Do, Emit, LoadView, Msg, ProjectorView, Switch, World
 from appliance.refusal import Refused
 from appliance.show import Show, ShowSequencer
 
@@ -26,10 +26,56 @@ def config() -> Config:
     return c
 
 
-class FakeRig:
-    """Carries out the sequencer's effects on a model of the relays, player and recorder."""
+class FakeProjector:
+    """A lamp projector's power as its manual tells it: mains, standby, warm-up, on, cooling."""
 
-    def __init__(self):
+    def __init__(self, link="pjlink", lamp=True, warmup_s=8.0, cooldown_s=25.0):
+        self.link, self.lamp = link, lamp
+        self.warmup_s, self.cooldown_s = warmup_s, cooldown_s
+        self.power, self.since = "off", 0.0       # off: no mains
+        self.lamp_off_at: float | None = None
+
+    def at(self, now: float) -> str:
+        if self.power == "warming" and now - self.since >= self.warmup_s:
+            self.power, self.since = "on", self.since + self.warmup_s
+        if self.power == "cooling" and now - self.since >= self.cooldown_s:
+            self.power, self.since = "standby", self.since + self.cooldown_s
+        return self.power
+
+    def mains(self, on: bool, now: float):
+        self.at(now)
+        if on and self.power == "off":
+            # no link: "direct power on", as such projectors are set up
+            self.power, self.since = ("standby", now) if self.link != "none" else ("warming", now)
+        elif not on:
+            self.power = "off"
+
+    def command(self, on: bool, now: float):
+        power = self.at(now)
+        if on and power == "standby":
+            self.power, self.since = "warming", now
+        elif not on and power in ("on", "warming"):
+            self.power, self.since, self.lamp_off_at = "cooling", now, now
+
+    def button(self, now: float):
+        """The crew presses the projector's own power button (no link)."""
+        if self.at(now) in ("on", "warming"):
+            self.power, self.since, self.lamp_off_at = "cooling", now, now
+
+    def hot(self, now: float) -> bool:
+        return self.lamp and self.at(now) in ("on", "warming", "cooling")
+
+    def view(self, now: float) -> ProjectorView:
+        power = self.at(now)
+        return ProjectorView(link=self.link, link_state="ok" if power != "off" else "lost",
+                             power="unknown" if self.link == "none" or power == "off" else power,
+                             lamp=self.lamp, cooldown_s=30.0, cooldown_max_s=300.0)
+
+
+class FakeRig:
+    """Carries out the sequencer's effects on a model of the relays, projector, player, recorder."""
+
+    def __init__(self, link="pjlink", lamp=True):
         self.config = config()
         self.seq = ShowSequencer(self.config)
         self.show = Show()
@@ -37,6 +83,7 @@ class FakeRig:
         self.loads = {n: LoadView(n, False, None, None, r.power_w, r.inrush_w, r.warmup_s,
                                   r.cooldown_s, r.shed_on_overload, r.priority)
                       for n, r in self.config.relays.items()}
+        self.projector = FakeProjector(link, lamp)
         self.generator = True
         self.recording = "off"
         self.film = False
@@ -45,11 +92,14 @@ class FakeRig:
 
     def world(self) -> World:
         power = 100.0 + sum(l.power_w for l in self.loads.values() if l.on)
+        if self.loads["projector"].on and self.projector.at(self.now) in ("standby", "cooling"):
+            power -= self.loads["projector"].power_w * 0.8      # lamp off: the fan only
         return World(now=self.now, loads=dict(self.loads),
                      power_w=power if self.generator else None,
                      reading_at=self.now if self.generator else None,
                      film=self.film, recording=self.recording.split(":")[0],
-                     load_pct=power / self.config.generator.rated_power_w * 100)
+                     load_pct=power / self.config.generator.rated_power_w * 100,
+                     projector=self.projector.view(self.now))
 
     def step(self, msg: Msg):
         before = self.show
@@ -59,11 +109,14 @@ class FakeRig:
             assert self.show == before, "a refusal changes nothing"
             return []
         for e in effects:
-            self.check(e, before)
+            self.check(e, before, effects)
             if isinstance(e, Switch):
                 l = self.loads[e.relay]
+                cooled = not e.on and not e.cool
                 self.loads[e.relay] = replace(l, on=e.on, on_since=self.now if e.on else None,
-                                              off_since=None if e.on else self.now)
+                                              off_since=None if e.on or cooled else self.now)
+                if e.relay == "projector":
+                    self.projector.mains(e.on, self.now)
             elif isinstance(e, Do):
                 self.do(e)
         self.log.append((msg.kind, self.show.state))
@@ -75,17 +128,27 @@ class FakeRig:
             self.recording = "busy:" + ("interrupted" if e.what == "recording.cut" else "off")
         elif e.what == "player.stop":
             self.film = False
+        elif e.what == "projector.power":
+            assert self.projector.link != "none", "a command with no link"
+            self.projector.command(e.args["on"], self.now)
         elif e.what == "shutdown.power_off":
             self.power_offs += 1
 
-    def check(self, e, before: Show):
+    def check(self, e, before: Show, effects):
         projector = self.loads["projector"]
+        timed_out = any(isinstance(x, Emit) and x.code == "projector.cooldown_timeout" for x in effects)
         if isinstance(e, Switch) and e.on and e.relay == "projector":
             assert projector.cooldown_left(self.now) == 0, "projector switched on while cooling"
+        if isinstance(e, Switch) and not e.on and e.relay == "projector" and e.origin in ("show", "shutdown") \
+                and not timed_out and self.generator:
+            p = self.projector
+            assert not p.hot(self.now), f"mains cut with the lamp {p.at(self.now)}"
+            if p.link == "none" and p.lamp:
+                assert p.lamp_off_at is not None and self.now - p.lamp_off_at >= 25.0, \
+                    "mains cut before the fan had run its time"
         if isinstance(e, Switch) and not e.on and e.relay != "projector" and e.origin in ("show", "shutdown"):
-            if self.show.state == "idle" or self.show.generator_up or before.state == "closing":
-                assert not projector.on and projector.cooldown_left(self.now) == 0, \
-                    f"{e.relay} cut before the projector had cooled"
+            if before.state == "closing" or (before.state == "shutting_down" and before.generator_up):
+                assert not projector.on, f"{e.relay} cut before the projector"
         if isinstance(e, Switch) and not e.on and e.relay == "blower" and e.origin not in ("power_lost", "shutdown"):
             assert before.state != "screening", "the screen dropped during the film"
         if isinstance(e, Do) and e.what == "shutdown.power_off":
@@ -109,14 +172,27 @@ COMMANDS = st.one_of(
     st.just(Msg("shutdown", "button", {"trigger": "button"})),
     st.floats(min_value=0.1, max_value=40.0),       # time passes
     st.just("ready"),                                # show start, and the time to be ready
+    st.just("button"), st.just("stop_and_press"),    # the crew presses the projector's button
+    st.just(Msg("projector.lamp_off", "ui")),        # ... and says so on the screen
+    st.builds(lambda on: Msg("projector.command", "cli", {"on": on}), st.booleans()),
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(COMMANDS, min_size=1, max_size=60))
-def test_random_evenings_keep_the_equipment_safe(commands):
-    rig = FakeRig()
+@settings(max_examples=400, deadline=None)
+@given(st.lists(COMMANDS, min_size=1, max_size=60),
+       st.sampled_from([("pjlink", True), ("none", True), ("pjlink", False), ("escvp21", True)]))
+def test_random_evenings_keep_the_equipment_safe(commands, projector):
+    rig = FakeRig(*projector)
     for command in commands:
+        if command == "stop_and_press":
+            rig.step(Msg("show.stop", "ui"))
+            command = "button"
+        if command == "button":
+            rig.projector.button(rig.now)
+            continue
+        if isinstance(command, Msg) and command.kind == "projector.lamp_off" \
+                and rig.projector.lamp_off_at is None:
+            continue                             # the crew says so only once it is true
         if command == "ready":
             rig.step(Msg("show.start", "ui"))
             command = 25.0
@@ -151,42 +227,105 @@ def test_random_evenings_keep_the_equipment_safe(commands):
     assert rig.power_offs <= 1
 
 
-def test_show_stop_waits_for_the_cool_down_then_switches_off_in_reverse():
-    rig = FakeRig()
+def run(rig, seconds, step=1.0):
+    effects = []
+    for _ in range(int(seconds / step)):
+        rig.now += step
+        effects += rig.step(Msg("tick", "clock"))
+    return effects
+
+
+def switches(effects):
+    return [(e.relay, e.on) for e in effects if isinstance(e, Switch)]
+
+
+def test_ready_when_the_projector_says_on_not_by_a_timer():
+    rig = FakeRig("pjlink")
+    rig.projector.warmup_s = 40.0                    # longer than the relay's 10 s timer
     rig.step(Msg("show.start", "ui"))
-    for _ in range(20):
-        rig.now += 1
-        rig.step(Msg("tick", "clock"))
+    effects = run(rig, 20)
+    assert Do("projector.power", {"on": True}) in effects, "on once it said standby"
+    assert rig.show.state == "preparing" and rig.show.waiting["code"] == "projector_warming"
+    run(rig, 25)
+    assert rig.projector.at(rig.now) == "on" and rig.show.state == "ready"
+
+
+def test_show_stop_keeps_mains_on_while_the_lamp_cools_then_switches_off_in_reverse():
+    rig = FakeRig("pjlink")
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 30)
     assert rig.show.state == "ready"
     effects = rig.step(Msg("show.stop", "ui"))
-    assert [e for e in effects if isinstance(e, Switch)] == [Switch("projector", False, "show")]
-    rig.now += 29
-    assert not [e for e in rig.step(Msg("tick", "clock")) if isinstance(e, Switch)]
-    rig.now += 1
-    effects = rig.step(Msg("tick", "clock"))
-    assert [e.relay for e in effects if isinstance(e, Switch)] == ["amplifier", "blower"]
-    assert rig.show.state == "idle"
-    assert Do("screening.close") in effects
+    assert Do("projector.power", {"on": False}) in effects and switches(effects) == []
+    assert rig.projector.at(rig.now) == "cooling"
+    effects = run(rig, 24)
+    assert switches(effects) == [], "mains stays on while it says cooling"
+    effects = run(rig, 2)
+    assert switches(effects) == [("projector", False), ("amplifier", False), ("blower", False)]
+    assert rig.show.state == "idle" and Do("screening.close") in effects
+    assert rig.loads["projector"].cooldown_left(rig.now) == 0, "cooled: it may start again at once"
+
+
+def test_with_no_link_the_crew_is_asked_and_the_meter_tells_when_the_lamp_is_off():
+    rig = FakeRig("none")
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 30)
+    effects = rig.step(Msg("show.stop", "ui"))
+    assert [e.code for e in effects if isinstance(e, Emit)][-1] == "projector.press_power"
+    assert switches(run(rig, 60)) == [], "nobody pressed the button: mains stays on"
+    rig.projector.button(rig.now)
+    effects = run(rig, 1)
+    assert any(isinstance(e, Emit) and e.code == "projector.lamp_off" and e.data["by"] == "meter"
+               for e in effects)
+    assert switches(run(rig, 28)) == []
+    assert ("projector", False) in switches(run(rig, 2)), "cooldown_s after the lamp went off"
+
+
+def test_a_projector_that_never_cools_is_cut_at_cooldown_max_with_an_event():
+    rig = FakeRig("none")
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 30)
+    rig.step(Msg("show.stop", "ui"))
+    effects = run(rig, 300)
+    assert ("projector", False) in switches(effects)
+    assert any(isinstance(e, Emit) and e.code == "projector.cooldown_timeout" for e in effects)
+
+
+def test_cutting_a_hot_lamp_by_hand_is_refused_unless_forced():
+    rig = FakeRig("pjlink")
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 30)
+    with pytest.raises(Refused) as info:
+        rig.seq.step(rig.show, Msg("relay", "ui", {"relay": "projector", "on": False}), rig.world())
+    assert info.value.code == "projector_cooling" and info.value.data["left_s"] > 0
+    effects = rig.step(Msg("relay", "cli", {"relay": "projector", "on": False, "force": True}))
+    assert ("projector", False) in switches(effects)
+    assert any(isinstance(e, Emit) and e.code == "relay.forced" for e in effects)
+
+
+def test_losing_the_generator_with_the_lamp_hot_is_on_record():
+    rig = FakeRig("pjlink")
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 30)
+    rig.generator = False
+    effects = rig.step(Msg("power.lost", "power", {"trigger": "meter_silent"}))
+    assert any(isinstance(e, Emit) and e.code == "projector.hot_power_loss" for e in effects)
+    assert Do("screening.hot_power_loss") in effects
 
 
 def test_shutdown_with_a_recording_saves_it_lets_the_lamp_cool_then_powers_off_once():
-    rig = FakeRig()
+    rig = FakeRig("pjlink")
     rig.step(Msg("show.start", "ui"))
-    for _ in range(20):
-        rig.now += 1
-        rig.step(Msg("tick", "clock"))
+    run(rig, 30)
     rig.recording = "active"
     effects = rig.step(Msg("shutdown", "button", {"trigger": "button"}))
     assert Do("recording.stop", {"reason": "shutdown"}) in effects
-    assert Switch("projector", False, "shutdown") in effects
-    assert not any(isinstance(e, Do) and e.what == "shutdown.power_off" for e in effects)
-    rig.now += 40
-    rig.step(Msg("tick", "clock"))
+    assert Do("projector.power", {"on": False}) in effects and switches(effects) == []
+    run(rig, 40)
     assert rig.power_offs == 0, "not while the recording is being saved"
     rig.settle()
     assert rig.power_offs == 1 and not any(l.on for l in rig.loads.values())
-    rig.now += 10
-    rig.step(Msg("tick", "clock"))
+    run(rig, 10)
     assert rig.power_offs == 1
 
 

@@ -15,7 +15,9 @@ from appliance.devices.meter import Meter
 from appliance.devices.profiles import PROFILES
 from appliance.events import EventBus
 from appliance.loads import build_loads
-from appliance.rig import Refused, Rig
+from appliance.effects import Msg
+from appliance.refusal import Refused
+from appliance.rig import Rig
 from appliance.sim import Load as SimLoad
 from appliance.store import Store
 
@@ -135,12 +137,18 @@ def test_a_full_evening(evening):
 
     e.rig.show_stop(origin="ui")
     assert e.rig.state == "closing"
-    assert not e.loads["projector"].is_on and not e.pin_low("projector")
-    assert e.on() == {"blower", "amplifier"}, "the rest waits for the projector's cool-down"
-    assert e.rig.snapshot["relay_details"]["projector"]["cooldown_left_s"] == 90
+    # No control link: the crew is asked to press the projector's button, and its
+    # mains stays on so the fan can cool the lamp.
+    assert e.codes()[-1] == "projector.press_power"
+    assert e.on() == {"blower", "amplifier", "projector"}
+    assert e.rig.snapshot["projector"]["waiting_for"] == "crew"
+    e.run(30)
+    assert e.on() == {"blower", "amplifier", "projector"}, "nobody said the lamp is off"
+    e.rig.call(Msg("projector.lamp_off", "ui"))
+    assert e.rig.snapshot["projector"]["cooldown_left_s"] == 90
     assert not e.rig.snapshot["show"]["safe_to_stop_generator"]
     e.run(89)
-    assert e.on() == {"blower", "amplifier"} and e.rig.state == "closing"
+    assert e.on() == {"blower", "amplifier", "projector"} and e.rig.state == "closing"
     e.run(1)
     assert e.on() == set() and not any(e.pin_low(n) for n in e.loads)
     assert e.rig.state == "idle"
@@ -195,8 +203,14 @@ def test_interlocks_refuse_with_their_codes_and_force_overrides(evening):
     assert e.loads["blower"].is_on
 
     e.rig.set_phase("ready")
-    e.rig.switch("projector", False, origin="ui")
-    with pytest.raises(Refused) as info:
+    with pytest.raises(Refused) as info:             # a hot lamp's mains: its fan needs it
+        e.rig.switch("projector", False, origin="ui")
+    assert info.value.code == "projector_cooling" and info.value.data["left_s"] == 90
+    e.rig.switch("projector", False, force=True, origin="cli")
+    forced = [ev for ev in e.store.events(limit=1000) if ev["code"] == "relay.forced"]
+    assert forced[-1]["data"] == {"relay": "projector", "on": False, "origin": "cli",
+                                  "overridden": "projector_cooling"}
+    with pytest.raises(Refused) as info:             # cut hot: no restrike before it cools
         e.rig.switch("projector", True, origin="ui")
     assert info.value.code == "cooling_down" and info.value.data["left_s"] == 90
 

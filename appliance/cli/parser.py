@@ -15,7 +15,7 @@ from .media import cmd_import, cmd_library, cmd_play, cmd_player, cmd_programme
 from .monitor import cmd_events, cmd_history, cmd_status, cmd_watch
 from .recording import cmd_extract, cmd_mark, cmd_record, cmd_recordings
 from .records import cmd_export, cmd_prune, cmd_report, cmd_screening
-from .show import cmd_relay, cmd_show, cmd_shutdown
+from .show import cmd_projector, cmd_relay, cmd_show, cmd_shutdown
 from .sim import cmd_sim
 
 
@@ -161,11 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keep-days", type=float, required=True)
     s.set_defaults(func=cmd_prune)
 
-    s = sub.add_parser("sim", help="the simulated generator's scenario")
+    s = sub.add_parser("sim", help="the simulated generator's (or projector's) scenario")
     s.add_argument("scenario", nargs="?", help="steady, overload, droop, failure, garbage, badcrc; "
-                   "or `input NAME on|off` to press a simulated button / UPS line")
+                   "`input NAME on|off` to press a simulated button / UPS line; "
+                   "`projector normal|fan-error|filter|unplug|wrong-password|garbage`")
     s.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_sim)
+
+    s = sub.add_parser("projector", help="the projector's power over its control link; its state")
+    s.add_argument("action", choices=["on", "off", "status", "lamp-off"],
+                   help="on/off: the power command (mains is the projector relay); lamp-off: "
+                        "you pressed the projector's own button (no control link)")
+    s.set_defaults(func=cmd_projector)
 
     s = sub.add_parser("shutdown", help="save everything, switch off, power the Pi off")
     s.set_defaults(func=cmd_shutdown)

@@ -12,6 +12,7 @@ import time
 
 from .client import Client, ErrorReply, Unreachable
 from .output import EXIT_OK, out
+from .views import projector_line
 
 
 def _progress_line(s: dict) -> str:
@@ -20,7 +21,8 @@ def _progress_line(s: dict) -> str:
     for step in show.get("steps", []):
         mark = {"on": "✓", "warming": f"warming {step['left_s']:.0f} s",
                 "cooling": f"cooling {step['left_s']:.0f} s", "waiting": "waiting",
-                "pending": "…", "off": "off"}[step["step"]]
+                "pending": "…", "off": "off", "standby": "standby",
+                "press_button": "press its power button"}.get(step["step"], step["step"])
         parts.append(f"{step['relay']} {mark}")
     line = f"{s['state']:<10} " + ", ".join(parts)
     if show.get("ready_in_s"):
@@ -77,6 +79,21 @@ def cmd_relay(client: Client, args) -> int:
     elif details["cooldown_left_s"]:
         extra = f" (cooling down, {details['cooldown_left_s']:.0f} s)"
     out.print(f"{args.name}: {'on' if details['on'] else 'off'}{extra}", markup=False)
+    return EXIT_OK
+
+
+def cmd_projector(client: Client, args) -> int:
+    """The projector's own power (the mains is its relay): on, off, status, lamp-off."""
+    if args.action in ("on", "off"):
+        s = client.post("/api/projector", {"on": args.action == "on"})
+    elif args.action == "lamp-off":
+        s = client.post("/api/projector/lamp_off")
+    else:
+        s = client.get("/api/status")
+    if not s.get("projector"):
+        out.print("no projector relay in this rig's config")
+        return EXIT_OK
+    out.print(projector_line(s["projector"]))
     return EXIT_OK
 
 

@@ -14,6 +14,14 @@ def cmd_sim(client: Client, args) -> int:
         reply = client.post("/api/sim/input", {"input": args.rest[0], "active": args.rest[1] == "on"})
         out.print(f"{reply['input']}: {'active' if reply['active'] else 'idle'}")
         return EXIT_OK
+    if args.scenario == "projector":
+        if len(args.rest) != 1:
+            for name, what in client.get("/api/sim")["projector"]["scenarios"].items():
+                out.print(f"  {name:<15} {what}")
+            return EXIT_OK if not args.rest else EXIT_USAGE
+        reply = client.post("/api/sim/projector", {"scenario": args.rest[0]})
+        out.print(f"simulated projector: {reply['scenario']}")
+        return EXIT_OK
     if args.scenario:
         reply = client.post("/api/sim/scenario", {"scenario": args.scenario})
         out.print(f"simulated generator: {reply['scenario']}")

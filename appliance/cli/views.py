@@ -89,6 +89,8 @@ def status_view(s: dict, url: str) -> Group:
                           f"{power['grace_left_s']:.0f} s unless the generator returns", style="bold red"))
     elif s["state"] == "shutting_down":
         lines.append(Text("SHUTTING DOWN: saving everything, then powering off", style="bold red"))
+    if s.get("projector"):
+        lines.append(projector_line(s["projector"]))
     rec = s.get("recording") or {}
     if rec.get("active"):
         lines.append(Text(f"recording {rec['session']}  {int(rec['elapsed_s'])} s  {rec['marks']} marks",
@@ -103,6 +105,25 @@ def status_view(s: dict, url: str) -> Group:
     lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
                       f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
     return Group(*lines)
+
+
+def projector_line(p: dict) -> Text:
+    """One line for the projector: its power, cool-down, link, lamp hours and errors."""
+    power = p["power"]
+    line = Text("projector ") + Text(power, style="bold yellow" if power in ("warming", "cooling")
+                                     else "bold red" if power == "fault" else "bold")
+    if p.get("waiting_for") == "crew":
+        line.append("   press the projector's power button, then: rigctl projector lamp-off",
+                    style="bold yellow")
+    elif p.get("cooldown_left_s") is not None:
+        line.append(f"   mains stays on while it cools: {p['cooldown_left_s']} s left", style="yellow")
+    link = p["link"] if p["link_state"] in ("ok", "none") else f"{p['link']} LOST ({p.get('reason')})"
+    line.append(f"   link {link}", style="red" if p["link_state"] == "lost" else "dim")
+    if p.get("lamp_hours") is not None:
+        line.append(f"   lamp {p['lamp_hours']} h", style="dim")
+    for e in p.get("errors") or []:
+        line.append(f"   {e['part']}: {e['level']}", style="bold red" if e["level"] == "error" else "yellow")
+    return line
 
 
 def duration(seconds) -> str:

@@ -417,7 +417,8 @@ class Recorder:
             session = Session.load(path)
         except RecordingError:
             raise Refused("no_such_session", session=session_id) from None
-        if session.data.get("final"):
+        if session.data.get("final") or session.data.get("stop_reason"):
+            # Finished, or stopped and being finalized when the daemon died: not to go on.
             raise Refused("no_such_session", session=session_id)
         return session
 

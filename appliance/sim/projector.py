@@ -220,7 +220,12 @@ class SimulatedProjector:
         return self.model.power(on)
 
     def start(self) -> "SimulatedProjector":
-        self._sync_listener()                # binds now, so .address is known at once
+        if self._port == 0:
+            # A port of its own from the start, even unpowered: the rig's address is fixed.
+            with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET) as probe:
+                probe.bind((self.host, 0))
+                self._port = probe.getsockname()[1]
+        self._sync_listener()                # binds now if powered
         self._thread = threading.Thread(target=self._serve, name="sim-projector", daemon=True)
         self._thread.start()
         return self

@@ -79,11 +79,30 @@ def events():
 
 @api.get("/sim")
 def sim_info():
-    sim = daemon().sim
-    if sim is None:
+    d = daemon()
+    if d.sim is None:
         abort(404, "this rig is not simulated")
     from ..sim import SCENARIOS
-    return jsonify(scenario=sim.scenario, scenarios=SCENARIOS)
+    from ..sim.projector import SCENARIOS as PROJECTOR_SCENARIOS
+    projector = d.sim_projector
+    return jsonify(scenario=d.sim.scenario, scenarios=SCENARIOS,
+                   projector={"scenario": projector.scenario if projector else None,
+                              "scenarios": PROJECTOR_SCENARIOS})
+
+
+@api.post("/sim/projector")
+def sim_projector():
+    d = daemon()
+    if d.sim_projector is None:
+        abort(404, "this rig has no simulated projector")
+    b = body()
+    if not isinstance(b.get("scenario"), str):
+        abort(400, 'expected a JSON body such as {"scenario": "fan-error"}')
+    try:
+        d.set_projector_scenario(b["scenario"])
+    except ValueError as exc:
+        abort(400, str(exc))
+    return jsonify(scenario=d.sim_projector.scenario)
 
 
 @api.post("/sim/scenario")

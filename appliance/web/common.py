@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, jsonify, request
 
+import threading
 from concurrent.futures import Future
 
 from ..effects import Msg
@@ -59,6 +60,19 @@ def refusal(code: str, data: dict | None = None, status: int = 409):
 
 #: how long a request waits for slow work it started (finalizing a recording)
 JOB_WAIT_S = 300.0
+#: requests that may wait on slow work at once: the other web workers stay free for
+#: commands (a shutdown, a stop) and the live screens
+_WAITERS = threading.BoundedSemaphore(4)
+
+
+def settle(job: Future):
+    """The job's result, waiting for it if a waiting place is free; None if not (202)."""
+    if not _WAITERS.acquire(blocking=False):
+        return None
+    try:
+        return job.result(JOB_WAIT_S)
+    finally:
+        _WAITERS.release()
 
 
 def send(kind: str, b: dict | None = None, **data):
@@ -74,7 +88,11 @@ def run(action):
     try:
         result = action()
         if isinstance(result, Future):
-            result.result(JOB_WAIT_S)
+            if settle(result) is None and not result.done():
+                return jsonify(daemon().status()), 202     # under way; the status says so
+            result.result(0)
     except Refused as exc:
         return refusal(exc.code, exc.data)
+    except TimeoutError:
+        return refusal("rig_busy", status=503)
     return jsonify(daemon().status())

@@ -8,7 +8,7 @@ from ..extracts import cut_extract
 from ..recording import RecordingError, Session, sessions
 from ..screenings import ScreeningError, check_patch
 from ..refusal import Refused
-from .common import JOB_WAIT_S, body, daemon, refusal, run, send
+from .common import body, daemon, refusal, run, send, settle
 
 recording = Blueprint("recording", __name__)
 
@@ -81,7 +81,9 @@ def extract():
                            before_s=numbers["before"] if numbers["before"] is not None else rec.extract_before_s,
                            after_s=numbers["after"] if numbers["after"] is not None else rec.extract_after_s,
                            busy=Refused("extract_running"))
-        target = job.result(JOB_WAIT_S)
+        if settle(job) is None and not job.done():
+            return refusal("rig_busy", status=503)
+        target = job.result(0)
     except Refused as exc:
         return refusal(exc.code, exc.data)
     except RecordingError as exc:

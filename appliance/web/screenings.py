@@ -13,7 +13,7 @@ from ..refusal import Refused
 from ..reports import report, to_csv
 from ..screenings import ScreeningError
 from .api import parse_since
-from .common import JOB_WAIT_S, body, daemon, refusal
+from .common import body, daemon, refusal, settle
 
 screenings = Blueprint("screenings", __name__)
 
@@ -149,6 +149,8 @@ def prune_view():
                            busy=Refused("prune_running"))
     except Refused as exc:
         return refusal(exc.code, exc.data)
-    deleted, kept = job.result(JOB_WAIT_S)
+    if settle(job) is None and not job.done():
+        return refusal("rig_busy", status=503)
+    deleted, kept = job.result(0)
     d.events.emit("recordings.pruned", "info", "export", deleted=len(deleted), kept=len(kept))
     return jsonify(deleted=deleted, kept_unexported=kept)

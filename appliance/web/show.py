@@ -41,6 +41,21 @@ def relay(name: str):
     return run(lambda: send("relay", b, relay=name, on=on, force=force))
 
 
+@show.post("/projector")
+def projector_power():
+    b = body()
+    if not isinstance(b.get("on"), bool):
+        abort(400, 'expected {"on": true|false}')
+    return run(lambda: send("projector.command", b, on=b["on"]))
+
+
+@show.post("/projector/lamp_off")
+def projector_lamp_off():
+    """The crew pressed the projector's own button (a projector with no link)."""
+    b = body()
+    return run(lambda: send("projector.lamp_off", b))
+
+
 @show.post("/shutdown")
 def shutdown():
     b = body()

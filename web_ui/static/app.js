@@ -132,6 +132,22 @@ function render(s) {
   renderDebate(s);
 }
 
+// The projector in words: its power, what the rig waits for, its errors.
+function renderProjector(p) {
+  const box = $("#projector");
+  if (!p || (p.link === "none" && !p.waiting_for)) { box.classList.add("hidden"); return; }
+  const parts = [`${T("ui.projector")} : ${T("ui.projector_" + p.power)}`];
+  if (p.waiting_for === "crew") parts.push(T("ui.projector_press_button"));
+  else if (p.cooldown_left_s !== null && p.cooldown_left_s !== undefined)
+    parts.push(`${T("ui.projector_fan")} ${fmtTime(p.cooldown_left_s)}`);
+  if (p.link_state === "lost") parts.push(T("ui.projector_link_lost"));
+  for (const e of p.errors || []) parts.push(T("ui.projector_error_" + e.part));
+  $("#projector-text").textContent = parts.join(" — ");
+  const trouble = p.link_state === "lost" || (p.errors || []).length;
+  box.className = "notice projector" + (trouble ? " danger" : p.waiting_for ? " warn" : "");
+  $("#projector-off").classList.toggle("hidden", p.waiting_for !== "crew");
+}
+
 function renderHome(s) {
   const inShow = ["preparing", "ready", "screening", "debate"].includes(s.state);
   const resumable = s.state === "ready" && s.show.steps.some((st) => st.step !== "on" && st.step !== "warming");
@@ -146,6 +162,8 @@ function renderHome(s) {
     if (st.step === "warming") text += ` — ${T("ui.warming")} ${fmtTime(st.left_s)}`;
     if (st.step === "cooling") text += ` — ${T("ui.cooling")} ${fmtTime(st.left_s)}`;
     if (st.step === "waiting" && s.show.waiting) text += ` — ${T("ui.waiting_" + s.show.waiting.code)}`;
+    if (st.step === "standby") text += ` — ${T("ui.projector_standby")}`;
+    if (st.step === "press_button") text += ` — ${T("ui.projector_press_button")}`;
     li.textContent = text;
     steps.appendChild(li);
   }
@@ -155,6 +173,7 @@ function renderHome(s) {
     li.textContent = `${T("ui.ready_in")} ${fmtTime(s.show.ready_in_s)}`;
     steps.appendChild(li);
   }
+  renderProjector(s.projector);
   $("#safe").classList.toggle("hidden", !(s.show.safe_to_stop_generator && ui.stoppedOnce));
   if (s.state === "closing") ui.stoppedOnce = true;
   const relays = $("#relays");
@@ -462,6 +481,7 @@ async function saveScreening() {
 const actions = {
   "show-start": () => api("POST", "/api/show/start"),
   "show-stop": () => api("POST", "/api/show/stop"),
+  "projector-lamp-off": () => api("POST", "/api/projector/lamp_off"),
   "record-start": () => {
     const place = {};
     for (const f of FIELDS) { const v = $(`#s-${f}`).value.trim(); if (v) place[f] = v; }
