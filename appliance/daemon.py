@@ -18,18 +18,18 @@ import urllib.request
 
 from . import __version__
 from .clock import SystemClock
-from . import housekeeping, intent
+from . import buttons, housekeeping, intent
 from .devices.gpio import GpioUnavailable, make_pin_factory
 from .devices.host import HostMonitor
 from .devices.meter import Meter, MeterPoller
 from .devices.profiles import PROFILES
-from .devices.relays import Input
 from .events import EventBus
 from .i18n import Catalog
 from .devices.camera import make_camera
 from .devices.microphone import SoundDeviceMicrophone, ToneMicrophone, input_devices
 from .devices.player import Player
 from .devices.projector import ProjectorPoller, make_projector
+from .sim import wiring
 from .importer import Importer
 from .jobs import Jobs
 from .library import Library
@@ -92,7 +92,7 @@ class Daemon:
         self.jobs = Jobs(lambda msg: self.rig.post(msg))
         self.rig = Rig(config, self.store, self.events, self.clock, loads, meter=self.meter,
                        recovered=saved, jobs=self.jobs)
-        self.inputs = self._make_inputs()
+        self.inputs = buttons.make_inputs(config.inputs, self.pin_factory, self.events, self.rig)
         self.library = Library(data_dir / "media", self.store)
         self.library.clean_partials()
         self.importer = Importer(self.library, self.events, jobs=self.jobs)
@@ -133,16 +133,8 @@ class Daemon:
         self._listened_at = 0.0
 
     def _sim_loads(self):
-        from .sim import Load
         rig = getattr(self, "rig", None)
-        if rig is None:
-            return []
-        peer = getattr(self, "sim_projector", None)
-        lamp_off = peer is not None and peer.power in ("standby", "cooling")
-        # A projector whose lamp is off draws only its fan and electronics.
-        return [Load(l.name, l.cfg.power_w * (0.15 if l.name == "projector" and lamp_off else 1.0),
-                     l.cfg.inrush_w, l.on_since)
-                for l in rig.loads.values() if l.is_on]
+        return wiring.loads(rig.loads.values(), getattr(self, "sim_projector", None)) if rig else []
 
     def _make_projector(self):
         """The projector's control link, polled on its own thread; None without a link."""
@@ -151,12 +143,8 @@ class Daemon:
             return None
         address = None
         if self.config.sim.enabled and cfg.link == "pjlink" and not cfg.address:
-            from .sim.projector import SimulatedProjector
-            relay = self.config.relays["projector"]
-            # The simulated projector is fed by the projector relay, as a real one is.
-            self.sim_projector = SimulatedProjector(
-                password=cfg.password, warmup_s=relay.warmup_s, cooldown_s=relay.cooldown_s,
-                mains=lambda: self.rig.loads["projector"].is_on, clock=self.clock).start()
+            self.sim_projector = wiring.projector(self.config, self.clock,
+                                                  mains=lambda: self.rig.loads["projector"].is_on)
             address = self.sim_projector.address
         device = make_projector(cfg, address=address, clock=self.clock)
         poller = ProjectorPoller(device, lambda state: self.rig.post(
@@ -178,19 +166,6 @@ class Daemon:
             self.screenings.close(open_screening["id"])
             self.events.emit("screening.closed", "info", "show", screening=open_screening["id"],
                              energy_wh=None)
-
-    def _sample_media(self) -> None:
-        """A simulated rig with an empty library gets a sample film to play."""
-        films = self.library.root / "films"
-        if any(p.suffix in (".mkv", ".mp4") for p in films.iterdir()):
-            return
-        from .sim.media import make_film
-        try:
-            make_film(films / "sample-dialogue.mkv", seconds=90,
-                      audio=[("bam", 330), ("fra", 440), ("ful", 550)], subtitles="fra")
-            self.library.scan()
-        except Exception as exc:
-            log.warning("could not make the sample film: %s", exc)
 
     def _make_programme(self, saved: dict | None):
         try:
@@ -241,44 +216,14 @@ class Daemon:
         if idle and self.microphone.running and not self.events.has_subscribers():
             self.rig.post(Msg("microphone", "idle", {"listen": False}))
 
-    def _make_inputs(self) -> dict[str, Input]:
-        inputs = {}
-        for name, cfg in self.config.inputs.items():
-            device = Input(name, cfg.pin, pull=cfg.pull, active=cfg.active,
-                           bounce_s=cfg.bounce_s, pin_factory=self.pin_factory)
-            device.when_changed = lambda active, name=name: self._input_changed(name, active)
-            inputs[name] = device
-        return inputs
-
-    def _input_changed(self, name: str, active: bool) -> None:
-        self.events.emit("input.changed", "info", "gpio", input=name, active=active)
-        if name == "shutdown_button" and active:
-            self.rig.post(Msg("shutdown", "button", {"trigger": "button"}))
-        elif name == "battery_low" and active:
-            self.rig.post(Msg("shutdown", "ups", {"trigger": "battery_low"}))
-        elif name == "mains_good":
-            self.rig.post(Msg("mains", "ups", {"good": active}))
-
     def drive_input(self, name: str, active: bool) -> None:
-        """Set a mock input pin to its active (or idle) level: the simulated rig's buttons."""
-        cfg = self.config.inputs[name]
-        high = (cfg.active == "high") if cfg.pull == "off" else (cfg.pull == "down")
-        pin = self.pin_factory.pin(cfg.pin)
-        (pin.drive_high if high == active else pin.drive_low)()
+        buttons.drive(self.config.inputs[name], self.pin_factory, active)
 
     # --- what the API asks ----------------------------------------------------
 
     def message(self, key: str, data: dict, lang: str) -> str:
         """A catalog text with the names in it (relays, states) in ``lang`` too."""
-        params = dict(data)
-        relay = params.get("relay")
-        if relay in self.config.relays:
-            label = self.config.relays[relay].label
-            params["label"] = label.get(lang) or label.get("en") or relay
-        for key_in, key_out in (("state", "state_label"), ("old", "old_label"), ("new", "new_label")):
-            if isinstance(params.get(key_in), str):
-                params[key_out] = self.catalog.text(f"state.{params[key_in]}", lang)
-        return self.catalog.text(key, lang, params)
+        return self.catalog.message(key, data, lang, self.config.relays)
 
     def status(self, after_step: int | None = None) -> dict:
         """The rig's last snapshot; with ``after_step``, once it shows that step (briefly)."""
@@ -297,7 +242,8 @@ class Daemon:
         if self.sim is not None:
             self.sim.start()
         if self.config.sim.sample_film:
-            threading.Thread(target=self._sample_media, name="sample-media", daemon=True).start()
+            threading.Thread(target=wiring.sample_film, args=(self.library,), name="sample-media",
+                             daemon=True).start()
         self.rig.start()
         if self._resume_recording:
             self.rig.post(Msg("recording.resume", "restart", {"session": self._resume_recording}))

@@ -1,7 +1,7 @@
 """Messages in the crew's language, from catalogs a translator can extend.
 
     >>> catalog = Catalog.load()              # web_ui/i18n/*.json
-    >>> catalog.message("generator.overload", {"value": 107}, "fr")
+    >>> catalog.message("event.generator.overload", {"value": 107}, "fr")
     'Générateur en surcharge : 107 % ...'
 
 A catalog is one JSON file per language (``fr.json``, ``en.json``; a
@@ -42,6 +42,19 @@ class Catalog:
                 log.error("message catalog %s unusable: %s", path, exc)
         return cls(languages)
 
+    def message(self, key: str, data: dict, lang: str, relays=None) -> str:
+        """``key``'s text with ``data`` in it, and the names in it (a relay's label, a
+        state's words: ``label``, ``state_label``, ``old_label``, ``new_label``) in ``lang`` too."""
+        params = dict(data)
+        relay = params.get("relay")
+        if relays and relay in relays:
+            label = relays[relay].label
+            params["label"] = label.get(lang) or label.get("en") or relay
+        for key_in, key_out in (("state", "state_label"), ("old", "old_label"), ("new", "new_label")):
+            if isinstance(params.get(key_in), str):
+                params[key_out] = self.text(f"state.{params[key_in]}", lang)
+        return self.text(key, lang, params)
+
     def text(self, key: str, lang: str, params: dict | None = None) -> str:
         template = None
         for code in (lang, FALLBACK):
@@ -55,8 +68,6 @@ class Catalog:
         except (ValueError, TypeError, KeyError, IndexError):
             return template
 
-    def message(self, code: str, data: dict | None, lang: str) -> str:
-        return self.text(f"event.{code}", lang, data)
 
 
 def _tidy(params: dict) -> dict:

@@ -271,3 +271,25 @@ class PowerGuard:
             "dips": self.dips,
             "losses": self.losses,
         }
+
+
+# --- room for one more load ------------------------------------------------------------
+
+def headroom_problem(load, power_w: float | None, unseen_w: float, rated_w: float,
+                     max_load_pct: float, surge_pct: float) -> dict | None:
+    """Why switching ``load`` (a LoadView) on now would hurt the generator, or None if not.
+
+    ``unseen_w`` is what loads switched on since the last reading will add.
+    """
+    if power_w is None:
+        return {"reason": "no_reading"}
+    running = power_w + unseen_w + load.power_w
+    surge = power_w + unseen_w + max(load.inrush_w, load.power_w)
+    running_limit = rated_w * max_load_pct / 100
+    surge_limit = rated_w * surge_pct / 100
+    if running > running_limit:
+        return {"need_w": round(load.power_w), "free_w": round(max(0.0, running_limit - power_w - unseen_w))}
+    if surge > surge_limit:
+        return {"need_w": round(max(load.inrush_w, load.power_w)),
+                "free_w": round(max(0.0, surge_limit - power_w - unseen_w))}
+    return None

@@ -23,85 +23,13 @@ changes nothing.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from . import lamp
 from .effects import Do, Emit, LoadView, Msg, Switch, World
+from .power import headroom_problem
 from .refusal import Refused
-
-STATES = ("idle", "preparing", "ready", "screening", "debate", "closing",
-          "power_lost", "shutting_down")
-
-#: the transitions the show may make; anything else is a bug, refused loudly
-TRANSITIONS = {
-    "idle": {"preparing"},
-    "preparing": {"ready", "closing"},
-    "ready": {"preparing", "screening", "debate", "closing"},
-    "screening": {"ready", "debate", "closing"},
-    "debate": {"ready", "screening", "closing"},
-    "closing": {"idle"},
-    "power_lost": {"idle", "ready"},
-    "shutting_down": set(),
-}
-for _state, _next in TRANSITIONS.items():     # losing the generator, and shutting down: anywhere
-    if _state != "shutting_down":
-        _next.add("shutting_down")
-        if _state != "power_lost":
-            _next.add("power_lost")
-
-IN_SHOW = ("preparing", "ready", "screening", "debate")
-LAMP_RESET = dict(projector_cmd=None, projector_cmd_at=0.0, cooling_from=None, lamp_off_at=None,
-                  power_before_off=None)
-PLAYING = ("ready", "screening", "debate")
-
-
-@dataclass(frozen=True)
-class Show:
-    """The show's own state: everything the sequencer remembers between messages."""
-
-    state: str = "idle"
-    pending: tuple = ()                  # loads show start has still to switch on
-    next_switch_at: float = 0.0
-    waiting: dict | None = None          # why the sequence is held, for the screen
-    resume_state: str | None = None      # what the generator's loss interrupted
-    shedding: bool = False
-    next_shed_at: float = 0.0
-    nothing_to_shed_said: bool = False
-    trigger: str | None = None           # why the rig is shutting down
-    generator_up: bool = False           # at the shutdown's start: loads to bring down in order
-    powered_off: bool = False            # the power-off was asked for (once)
-    recording_saved: bool = False        # the shutdown asked for the recording's end (once)
-    projector_cmd: str | None = None     # the last power command sent: on | off
-    projector_cmd_at: float = 0.0
-    cooling_from: float | None = None    # the lamp was asked to go off (command, or the crew)
-    lamp_off_at: float | None = None     # no link: when the lamp is known off
-    power_before_off: float | None = None  # no link: the generator's power then
-
-    @property
-    def busy(self) -> bool:
-        """Something needs the clock soon (a sequence, a shed)."""
-        return self.state in ("preparing", "closing", "shutting_down") or self.shedding
-
-
-def headroom_problem(load: LoadView, power_w: float | None, unseen_w: float, rated_w: float,
-                     max_load_pct: float, surge_pct: float) -> dict | None:
-    """Why switching ``load`` on now would hurt the generator, or None if it would not.
-
-    ``unseen_w`` is what loads switched on since the last reading will add.
-    """
-    if power_w is None:
-        return {"reason": "no_reading"}
-    running = power_w + unseen_w + load.power_w
-    surge = power_w + unseen_w + max(load.inrush_w, load.power_w)
-    running_limit = rated_w * max_load_pct / 100
-    surge_limit = rated_w * surge_pct / 100
-    if running > running_limit:
-        return {"need_w": round(load.power_w), "free_w": round(max(0.0, running_limit - power_w - unseen_w))}
-    if surge > surge_limit:
-        return {"need_w": round(max(load.inrush_w, load.power_w)),
-                "free_w": round(max(0.0, surge_limit - power_w - unseen_w))}
-    return None
-
+from .show_state import IN_SHOW, LAMP_RESET, PLAYING, TRANSITIONS, Show
 
 class ShowSequencer:
     def __init__(self, config):

@@ -107,6 +107,8 @@ def _evening(rig, rnd, why, runs):
     assert code == 409 and body["error"] == "not_ready", "no film while the generator is gone"
     rig.rigctl("sim", "steady")
     wait_for(lambda: rig.status()["state"] == "ready", timeout=10, what="the generator back")
+    code, body = rig.post("/api/player/resume")
+    assert code == 409 and body["error"] == "show_loads_off", "START first: the screen is down"
     assert rig.rigctl("show", "start").returncode == 0
     assert rig.rigctl("resume").returncode == 0
     s = wait_for(lambda: (s := rig.status())["player"]["position_s"] and s, what="the film again")

@@ -341,6 +341,13 @@ def test_resume_refuses_what_it_cannot_go_on_with(recorders, tmp_path):
     with pytest.raises(Refused) as refused:
         recorder.resume(done.id)
     assert refused.value.code == "no_such_session" and refused.value.data == {"session": done.id}
+    # Stopped by the crew, and being joined when the daemon died: not to be started again.
+    stopped = Session.create(tmp_path / "recordings", None, WALL)
+    with stopped.edit() as data:
+        data["stop_reason"] = "ui"
+    with pytest.raises(Refused) as refused:
+        recorder.resume(stopped.id)
+    assert refused.value.code == "no_such_session"
     assert recorder.session is None and not recorder.active
 
 

@@ -95,3 +95,23 @@ def test_clean_stop_then_restart_is_idle(rig_process):
     status = rig.status()
     assert status["state"] == "idle"
     assert not any(status["relays"].values())
+
+
+def test_kill_9_during_a_power_loss_comes_back_lost_then_carries_on(rig_process):
+    """Restarted in the middle of a loss: the generator must hold before the crew goes on."""
+    rig = rig_process({**QUICK_SHOW, "power": {"loss_grace_s": 60.0, "restore_hold_s": 0.5}})
+    wait_for(lambda: rig.status()["generator"]["online"], what="online")
+    assert rig.rigctl("show", "start").returncode == 0
+    rig.rigctl("sim", "failure")
+    wait_for(lambda: rig.status()["state"] == "power_lost", timeout=5, what="power_lost")
+    rig.kill()
+    rig.start()                       # the simulated generator starts running again with it
+    events = json.loads(rig.rigctl("events", "--json").stdout)
+    recovered = [e for e in events if e["code"] == "rig.recovered"]
+    assert recovered and recovered[-1]["data"]["state"] == "power_lost"
+    wait_for(lambda: rig.status()["state"] == "ready", timeout=10, what="the generator proven")
+    assert not any(rig.status()["relays"].values()), "no load comes back by itself"
+    code, body = rig.post("/api/player/resume")
+    assert code == 409 and body["error"] in ("show_loads_off", "no_player")
+    assert rig.rigctl("show", "start").returncode == 0
+    assert rig.status()["state"] == "ready" and all(rig.status()["relays"].values())

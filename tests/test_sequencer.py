@@ -14,7 +14,8 @@ from hypothesis import given, settings, strategies as st
 from appliance.config import Config
 from appliance.effects import Do, Emit, LoadView, Msg, ProjectorView, Switch, World
 from appliance.refusal import Refused
-from appliance.show import Show, ShowSequencer
+from appliance.show import ShowSequencer
+from appliance.show_state import Show
 
 
 def config() -> Config:
