@@ -53,6 +53,8 @@ class Catalog:
         for key_in, key_out in (("state", "state_label"), ("old", "old_label"), ("new", "new_label")):
             if isinstance(params.get(key_in), str):
                 params[key_out] = self.text(f"state.{params[key_in]}", lang)
+        if isinstance(params.get("reason"), str):
+            params["reason_label"] = self.text(f"reason.{params['reason']}", lang)
         return self.text(key, lang, params)
 
     def text(self, key: str, lang: str, params: dict | None = None) -> str:

@@ -21,7 +21,8 @@ from .recording import PLACE_KEYS, sessions
 FAULT_LEVELS = ("alarm", "critical")
 COLUMNS = ["id", "date", "start", "end", "village", "commune", "cercle", "region", "lat", "lon",
            "women", "men", "youth", "people", "items", "screened_h", "recordings", "debate_h",
-           "marks", "extracts", "energy_kwh", "peak_load_pct", "faults", "notes"]
+           "marks", "extracts", "energy_kwh", "peak_load_pct", "lamp_h", "hot_lamp_cuts",
+           "faults", "notes"]
 
 
 def enrich(record: dict, store, recordings: list, now: float) -> dict:
@@ -76,6 +77,11 @@ def row(record: dict) -> dict:
         "extracts": sum(len(r["extracts"]) for r in recs),
         "energy_kwh": round(record["energy_used_wh"] / 1000, 3) if record.get("energy_used_wh") is not None else "",
         "peak_load_pct": record.get("peak_load_pct") if record.get("peak_load_pct") is not None else "",
+        # the projector's lamp: hours it burned this evening, and mains cut while it was hot
+        "lamp_h": (record["lamp_hours_end"] - record["lamp_hours_start"])
+        if record.get("lamp_hours_end") is not None and record.get("lamp_hours_start") is not None else "",
+        "hot_lamp_cuts": sum(1 for a in record.get("alarms", [])
+                             if isinstance(a, dict) and a.get("code") == "projector.hot_power_loss"),
         "faults": len(record.get("faults", [])),
         "notes": record.get("notes", ""),
     }
@@ -87,6 +93,7 @@ def totals(rows: list[dict]) -> dict:
     return {"screenings": len(rows), "women": total("women"), "men": total("men"),
             "youth": total("youth"), "people": total("people"), "screened_h": total("screened_h"),
             "debate_h": total("debate_h"), "energy_kwh": total("energy_kwh"),
+            "lamp_h": total("lamp_h"), "hot_lamp_cuts": total("hot_lamp_cuts"),
             "recordings": total("recordings"), "extracts": total("extracts")}
 
 
@@ -106,5 +113,6 @@ def to_csv(rows: list[dict], total: dict) -> str:
         writer.writerow(r)
     writer.writerow({"id": "TOTAL", "date": f"{total['screenings']} screenings",
                      **{k: total[k] for k in ("women", "men", "youth", "people", "screened_h",
-                                              "recordings", "debate_h", "extracts", "energy_kwh")}})
+                                              "recordings", "debate_h", "extracts", "energy_kwh",
+                                              "lamp_h", "hot_lamp_cuts")}})
     return out.getvalue()

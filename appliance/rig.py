@@ -81,6 +81,7 @@ class Rig(GeneratorMixin, PartsMixin):
         self.screenings = None
         self.recording = "off"                 # off | active | busy | interrupted
         self.screening_id: int | None = None
+        self.lamp_noted_for: int | None = None     # the screening whose lamp hours are noted
         self.peak_load: float | None = None
         #: the daemon's hooks for the shutdown's first and last steps
         self.on_shutdown_begin = None

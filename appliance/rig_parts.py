@@ -237,6 +237,11 @@ class PartsMixin:
                                  "projector", part=name, level=level)
         for name in set(before) - dict(state.errors).keys():
             self.events.emit("projector.error_cleared", "info", "projector", part=name)
+        if state.lamp_hours is not None and self.screening_id is not None \
+                and self.lamp_noted_for != self.screening_id and self.screenings is not None:
+            # The projector answers once it has mains, after the screening opened.
+            self.lamp_noted_for = self.screening_id
+            self.screenings.set_fields(self.screening_id, lamp_hours_start=state.lamp_hours)
         self._sequence(Msg("tick", "projector"))
 
     def _do_projector_power(self, on: bool) -> None:
@@ -254,7 +259,9 @@ class PartsMixin:
             return
         reading = self.fresh_reading()
         self.screening_id = self.screenings.open(reading["energy_wh"] if reading else None)
-        self.screenings.set_fields(self.screening_id, lamp_hours_start=self._lamp_hours())
+        if self._lamp_hours() is not None:
+            self.lamp_noted_for = self.screening_id
+            self.screenings.set_fields(self.screening_id, lamp_hours_start=self._lamp_hours())
         self.peak_load = None
         self.events.emit("screening.opened", "info", "show", screening=self.screening_id)
 

@@ -15,8 +15,8 @@ import pytest
 
 from appliance.clock import ManualClock
 from appliance.config import ConfigError, config_from_table, simulated_config
+from appliance.devices.escvp21 import EscVp21Projector
 from appliance.devices.projector import (
-    EscVp21Projector,
     NoLinkProjector,
     PJLinkProjector,
     ProjectorPoller,

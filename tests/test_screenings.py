@@ -63,6 +63,9 @@ def test_a_simulated_evening_is_on_record_and_in_the_report(rig_process, media):
     assert full["items"].startswith("confiance (bam")
     assert full["recordings"] == 1 and full["marks"] == 1
     assert full["screened_h"] > 0 and full["debate_h"] > 0
+    # the (simulated PJLink) projector's lamp hours, at the start and the end of the evening
+    assert record["lamp_hours_start"] >= 1000 and record["lamp_hours_end"] >= record["lamp_hours_start"]
+    assert full["lamp_h"] == record["lamp_hours_end"] - record["lamp_hours_start"]
 
     result = rig.rigctl("report", "--format", "csv")
     assert result.returncode == 0, result.stderr

@@ -3,8 +3,9 @@
 const COLS = [["date", "Date"], ["village", "Village"], ["commune", "Commune"], ["region", "Région"],
   ["women", "Femmes"], ["men", "Hommes"], ["youth", "Jeunes"], ["people", "Total"],
   ["items", "Programme"], ["screened_h", "Projection (h)"], ["debate_h", "Débat (h)"],
-  ["extracts", "Extraits"], ["energy_kwh", "kWh"], ["faults", "Incidents"]];
-const NUM = new Set(["women", "men", "youth", "people", "screened_h", "debate_h", "extracts", "energy_kwh", "faults"]);
+  ["extracts", "Extraits"], ["energy_kwh", "kWh"], ["lamp_h", "Lampe (h)"], ["faults", "Incidents"]];
+const NUM = new Set(["women", "men", "youth", "people", "screened_h", "debate_h", "extracts", "energy_kwh",
+  "lamp_h", "faults"]);
 
 function cell(tag, text, cls) {
   const el = document.createElement(tag);
