@@ -86,6 +86,7 @@ class ProjectorView:
     lamp: bool = True                 # False: LED or laser, nothing to cool
     cooldown_s: float = 90.0          # how long its fan runs after the lamp goes off
     cooldown_max_s: float = 300.0     # mains goes off after this at worst
+    mains_since: float | None = None  # when its relay went on (a projector needs time to boot)
 
     @property
     def talks(self) -> bool:

@@ -28,6 +28,15 @@ from .effects import Do, Emit, Switch, World
 
 #: a command the projector did not act on is sent again after this long
 RETRY_S = 10.0
+#: how long a projector may take, after its mains comes on, to answer on its link
+BOOT_S = 60.0
+
+
+def booting(world: World) -> bool:
+    """Mains is on, and the projector has not answered yet: it may still be starting."""
+    v = world.projector
+    return (v is not None and v.link != "none" and not v.talks and v.mains_since is not None
+            and world.now - v.mains_since < BOOT_S)
 
 
 def _power(show, on: bool, now: float, fx):
@@ -41,7 +50,8 @@ def bring_up(show, world: World, fx):
     if v is None or v.link == "none" or not world.loads["projector"].on:
         return show, True
     if not v.talks:
-        return show, True                  # no word from it: the relay's timers decide
+        # Not answering yet: wait for it to boot; past that, the relay's timers decide.
+        return show, not booting(world)
     if v.power == "on":
         return show, True
     if v.power == "standby" and (show.projector_cmd != "on" or now - show.projector_cmd_at >= RETRY_S):

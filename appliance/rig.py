@@ -78,6 +78,8 @@ class Rig(GeneratorMixin, PartsMixin):
         self.microphone = None
         self.projector_poller = None           # the control link's poller, if there is a link
         self.projector_state = None            # what it last heard (devices.projector.ProjectorState)
+        self.projector_answered = False        # since its mains came on
+        self.projector_alarmed = False         # a lost link was told
         self.screenings = None
         self.recording = "off"                 # off | active | busy | interrupted
         self.screening_id: int | None = None
@@ -254,7 +256,8 @@ class Rig(GeneratorMixin, PartsMixin):
         return ProjectorView(
             link=cfg.link, lamp=cfg.lamp, cooldown_s=relay.cooldown_s, cooldown_max_s=cfg.cooldown_max_s,
             link_state=state.link_state if state is not None else "connecting",
-            power=state.power if state is not None and self.loads["projector"].is_on else "unknown")
+            power=state.power if state is not None and self.loads["projector"].is_on else "unknown",
+            mains_since=self.loads["projector"].on_since)
 
     def _sequence(self, msg: Msg) -> None:
         """Ask the sequencer, carry out its effects; again while the world moves under it."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from . import lamp
 from .effects import Msg
 from .programme import ProgrammeError
 from .refusal import Refused
@@ -223,12 +224,21 @@ class PartsMixin:
         state, old = msg.data["state"], self.projector_state
         self.projector_state = state
         link = self.config.projector.link
-        if state.link_state == "lost" and (old is None or old.link_state != "lost"
-                                           or old.reason != state.reason):
+        powered = self.loads["projector"].is_on if "projector" in self.loads else True
+        if not powered:
+            self.projector_answered = False      # no mains: silence is expected
+        elif state.link_state == "ok":
+            self.projector_answered = True
+        # A projector without mains, or still booting after it, is silent by nature.
+        expected_silence = not powered or (not self.projector_answered and lamp.booting(self.world()))
+        if state.link_state == "lost" and not expected_silence and (
+                not self.projector_alarmed or old is None or old.reason != state.reason):
+            self.projector_alarmed = True
             self.events.emit("projector.link_lost", "alarm", "projector", link=link,
                              reason=state.reason or "unreachable", detail=(state.detail or "")[:200],
                              setting=PROJECTOR_SETTING.get(link, "link"))
-        elif state.link_state == "ok" and old is not None and old.link_state == "lost":
+        elif state.link_state == "ok" and self.projector_alarmed:
+            self.projector_alarmed = False
             self.events.emit("projector.link_ok", "info", "projector", link=link)
         before = dict(old.errors) if old is not None else {}
         for name, level in state.errors:

@@ -126,8 +126,9 @@ def projector(rig) -> dict | None:
         waiting_for = "crew" if v.link == "none" and s.lamp_off_at is None else "cooling"
     return {
         "link": v.link,
-        "link_state": "none" if v.link == "none" else v.link_state,
-        "reason": state.reason if state is not None and v.link_state == "lost" else None,
+        # no mains: nothing to talk to, and nothing wrong with that
+        "link_state": "none" if v.link == "none" else ("off" if not on else v.link_state),
+        "reason": state.reason if state is not None and on and v.link_state == "lost" else None,
         "power": "off" if not on else (v.power if v.link != "none" else "unknown"),
         "lamp": v.lamp,
         "lamp_hours": state.lamp_hours if state is not None else None,

@@ -66,11 +66,15 @@ class FakeProjector:
     def hot(self, now: float) -> bool:
         return self.lamp and self.at(now) in ("on", "warming", "cooling")
 
-    def view(self, now: float) -> ProjectorView:
+    def view(self, now: float, mains_since=None) -> ProjectorView:
         power = self.at(now)
-        return ProjectorView(link=self.link, link_state="ok" if power != "off" else "lost",
-                             power="unknown" if self.link == "none" or power == "off" else power,
-                             lamp=self.lamp, cooldown_s=30.0, cooldown_max_s=300.0)
+        silent = power == "off" or now < self.boots_until
+        return ProjectorView(link=self.link, link_state="lost" if silent else "ok",
+                             power="unknown" if self.link == "none" or silent else power,
+                             lamp=self.lamp, cooldown_s=30.0, cooldown_max_s=300.0,
+                             mains_since=mains_since)
+
+    boots_until = 0.0                              # silent on its link until then
 
 
 class FakeRig:
@@ -100,7 +104,7 @@ class FakeRig:
                      reading_at=self.now if self.generator else None,
                      film=self.film, recording=self.recording.split(":")[0],
                      load_pct=power / self.config.generator.rated_power_w * 100,
-                     projector=self.projector.view(self.now))
+                     projector=self.projector.view(self.now, self.loads["projector"].on_since))
 
     def step(self, msg: Msg):
         before = self.show
@@ -249,6 +253,16 @@ def test_ready_when_the_projector_says_on_not_by_a_timer():
     assert rig.show.state == "preparing" and rig.show.waiting["code"] == "projector_warming"
     run(rig, 25)
     assert rig.projector.at(rig.now) == "on" and rig.show.state == "ready"
+
+
+def test_a_projector_still_booting_is_waited_for_then_the_timers_take_over():
+    rig = FakeRig("pjlink")
+    rig.projector.boots_until = 1e9                  # it never answers on its link
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 50)
+    assert rig.show.state == "preparing", "a minute for its network to come up"
+    run(rig, 20)
+    assert rig.show.state == "ready", "then the relay's timers decide (the crew is warned)"
 
 
 def test_show_stop_keeps_mains_on_while_the_lamp_cools_then_switches_off_in_reverse():

@@ -117,7 +117,9 @@ def projector_line(p: dict) -> Text:
                     style="bold yellow")
     elif p.get("cooldown_left_s") is not None:
         line.append(f"   mains stays on while it cools: {p['cooldown_left_s']} s left", style="yellow")
-    link = p["link"] if p["link_state"] in ("ok", "none") else f"{p['link']} LOST ({p.get('reason')})"
+    link = {"ok": p["link"], "none": "none", "off": f"{p['link']} (no mains)",
+            "connecting": f"{p['link']} (connecting)"}.get(p["link_state"],
+                                                         f"{p['link']} LOST ({p.get('reason')})")
     line.append(f"   link {link}", style="red" if p["link_state"] == "lost" else "dim")
     if p.get("lamp_hours") is not None:
         line.append(f"   lamp {p['lamp_hours']} h", style="dim")
