@@ -119,12 +119,6 @@ class Screenings:
     def append(self, sid: int, key: str, value) -> None:
         self._write(sid, lambda r: r.setdefault(key, []).append(value))
 
-    def note_load(self, sid: int, load_pct: float) -> None:
-        def change(r):
-            if r.get("peak_load_pct") is None or load_pct > r["peak_load_pct"]:
-                r["peak_load_pct"] = load_pct
-        self._write(sid, change)
-
     def close(self, sid: int, energy_wh: float | None = None,
               peak_load_pct: float | None = None) -> dict:
         def change(r):

@@ -1,4 +1,4 @@
-"""Every refusal and event the code can give has its words, in French and in English."""
+"""Rules the source keeps: every code has its words (FR, EN); the web layer never touches devices."""
 
 import json
 import re
@@ -26,3 +26,17 @@ def test_every_code_in_the_source_has_words(lang):
     assert len(codes) > 60, "the pattern still finds the codes"
     missing = sorted(c for c in codes if c not in catalog)
     assert missing == [], f"{lang}.json lacks: {missing}"
+
+
+def test_the_web_layer_never_reaches_the_devices():
+    """It sends commands and reads snapshots: the rig alone talks to the hardware."""
+    import ast
+    for path in (REPO / "appliance" / "web").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            assert not any("devices" in n for n in names), f"{path.name} imports {names}"
