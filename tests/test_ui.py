@@ -128,6 +128,30 @@ def test_start_lights_the_relays_and_a_refusal_speaks_french(ui_rig, page):
     assert not rig.status()["relays"]["projector"]
 
 
+def test_a_projector_with_no_link_asks_the_crew_and_counts_its_cool_down(ui_rig, page):
+    rig = ui_rig({"projector": {"link": "none"},
+                  "relays": {**QUICK["relays"], "projector": {"warmup_s": 0.3, "cooldown_s": 3.0}}})
+    open_ui(page, rig)
+    tap(page, "[data-action=show-start]")
+    page.wait_for_function("document.querySelector('#state').textContent === 'Prêt'", timeout=10_000)
+    tap(page, "[data-action=show-stop]")
+    page.wait_for_function(
+        "document.querySelector('#projector-text').textContent.includes('appuyez sur le bouton')",
+        timeout=5000)
+    off = page.locator("#projector-off")
+    assert off.is_visible() and off.text_content() == "Le projecteur est éteint"
+    assert off.bounding_box()["height"] >= 56
+    assert rig.status()["relays"]["projector"], "mains on for the fan"
+    off.click()
+    page.wait_for_function(
+        "document.querySelector('#projector-text').textContent.includes('ventilateur encore')",
+        timeout=5000)
+    assert not off.is_visible()
+    page.wait_for_function("document.querySelector('#state').textContent === \"À l'arrêt\"",
+                           timeout=10_000)
+    assert not any(rig.status()["relays"].values())
+
+
 def test_a_relay_change_reaches_the_screen_within_300_ms(ui_rig, page):
     rig = ui_rig()
     open_ui(page, rig)
