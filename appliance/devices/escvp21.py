@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import termios
-import threading
 
 import serial
 
@@ -48,15 +47,6 @@ class EscVp21Projector(_Projector):
         self._serial: serial.Serial | None = None
         self._backoff_s = 0.0
         self._next_open_at = 0.0
-        self._lock = threading.Lock()
-
-    def poll(self) -> ProjectorState:
-        with self._lock:
-            return self._run(None)
-
-    def power(self, on: bool) -> ProjectorState:
-        with self._lock:
-            return self._run(on)
 
     def _run(self, on: bool | None) -> ProjectorState:
         if self._serial is None:

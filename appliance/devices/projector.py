@@ -130,13 +130,29 @@ def _port(text: str) -> int:
 
 
 class _Projector:
-    """What every projector class shares: the clock and the last state."""
+    """What every projector class shares: the clock, the last state, one exchange at a time.
+
+    A link class writes ``_run(on)``: ``on`` None polls; True/False sends the
+    power command first.
+    """
 
     link = "none"
 
     def __init__(self, clock=None):
         self.clock = clock or SystemClock()
         self.last = ProjectorState(at=self.clock.monotonic())
+        self._lock = threading.Lock()
+
+    def poll(self) -> ProjectorState:
+        with self._lock:
+            return self._run(None)
+
+    def power(self, on: bool) -> ProjectorState:
+        with self._lock:
+            return self._run(on)
+
+    def _run(self, on: bool | None) -> ProjectorState:
+        raise NotImplementedError
 
     def _state(self, **kw) -> ProjectorState:
         self.last = ProjectorState(at=self.clock.monotonic(), **kw)
@@ -156,11 +172,9 @@ class NoLinkProjector(_Projector):
 
     link = "none"
 
-    def poll(self) -> ProjectorState:
-        return self._state(power="unknown", link_state="ok")
-
-    def power(self, on: bool) -> ProjectorState:
-        return self._state(power="unknown", link_state="ok", detail="no control link")
+    def _run(self, on: bool | None) -> ProjectorState:
+        return self._state(power="unknown", link_state="ok",
+                           detail=None if on is None else "no control link")
 
 
 class PJLinkProjector(_Projector):
@@ -180,15 +194,6 @@ class PJLinkProjector(_Projector):
         # then fails with "password required" rather than a wrong MD5.
         self.password = password or None
         self.timeout_s = timeout_s
-        self._lock = threading.Lock()
-
-    def poll(self) -> ProjectorState:
-        with self._lock:
-            return self._run(None)
-
-    def power(self, on: bool) -> ProjectorState:
-        with self._lock:
-            return self._run(on)
 
     def _run(self, on: bool | None) -> ProjectorState:
         try:

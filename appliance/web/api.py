@@ -90,34 +90,30 @@ def sim_info():
                               "scenarios": PROJECTOR_SCENARIOS})
 
 
+def _scenario(target, change, example: str):
+    """Set a simulated part's scenario from ``{"scenario": …}``; 404 if there is no such part."""
+    if target is None:
+        abort(404, "this rig has no such simulated part")
+    b = body()
+    if not isinstance(b.get("scenario"), str):
+        abort(400, f'expected a JSON body such as {{"scenario": "{example}"}}')
+    try:
+        change(b["scenario"])
+    except ValueError as exc:
+        abort(400, str(exc))
+    return jsonify(scenario=target.scenario)
+
+
 @api.post("/sim/projector")
 def sim_projector():
     d = daemon()
-    if d.sim_projector is None:
-        abort(404, "this rig has no simulated projector")
-    b = body()
-    if not isinstance(b.get("scenario"), str):
-        abort(400, 'expected a JSON body such as {"scenario": "fan-error"}')
-    try:
-        d.set_projector_scenario(b["scenario"])
-    except ValueError as exc:
-        abort(400, str(exc))
-    return jsonify(scenario=d.sim_projector.scenario)
+    return _scenario(d.sim_projector, d.set_projector_scenario, "fan-error")
 
 
 @api.post("/sim/scenario")
 def sim_scenario():
     d = daemon()
-    if d.sim is None:
-        abort(404, "this rig is not simulated")
-    b = body()
-    if not isinstance(b.get("scenario"), str):
-        abort(400, 'expected a JSON body such as {"scenario": "failure"}')
-    try:
-        d.set_scenario(b["scenario"])
-    except ValueError as exc:
-        abort(400, str(exc))
-    return jsonify(scenario=d.sim.scenario)
+    return _scenario(d.sim, d.set_scenario, "failure")
 
 
 
