@@ -162,6 +162,8 @@ class Daemon:
             return
         if saved:          # the show goes on: so does its screening
             self.rig.screening_id = open_screening["id"]
+            if open_screening.get("lamp_hours_start") is not None:
+                self.rig.lamp_noted_for = open_screening["id"]
         else:              # an evening cut short long ago must not swallow the next one
             self.screenings.close(open_screening["id"])
             self.events.emit("screening.closed", "info", "show", screening=open_screening["id"],

@@ -6,11 +6,12 @@ lamp cools with no air (shorter life, a cracked lamp). So:
 
 - **up**: mains on, then (with a control link) the power-on command once
   the projector says ``standby``; the show is ready when it says ``on``.
-- **down**: the power-off command (or, with no link, the crew asked to press
-  the projector's button); mains stays on while it says ``cooling``, and goes
-  off when it says ``standby`` — or ``cooldown_s`` after the lamp went off
-  (no link: the crew's "it is off", or the generator's power falling by
-  half the projector's), or at worst ``cooldown_max_s`` after the start.
+- **down**: the power-off command (and, with no link or one that does not
+  answer, the crew asked to press the projector's button); mains stays on
+  while it says ``cooling``, and goes off when it says ``standby`` — or, with
+  no word from it, ``cooldown_s`` after the lamp went off (the crew's "it is
+  off", or the generator's power staying down by half the projector's), or
+  at worst ``cooldown_max_s`` after the start.
 - LED and laser projectors (``lamp = false``) need none of the waiting.
 
     >>> show, done = bring_down(show, world, fx, origin="show")
@@ -30,6 +31,8 @@ from .effects import Do, Emit, Switch, World
 RETRY_S = 10.0
 #: how long a projector may take, after its mains comes on, to answer on its link
 BOOT_S = 60.0
+#: how long the generator's power must stay down before the meter says the lamp is off
+DROP_HOLD_S = 5.0
 
 
 def booting(world: World) -> bool:
@@ -70,40 +73,46 @@ def bring_down(show, world: World, fx, origin: str):
         fx.append(Switch("projector", False, origin, cool=False))
         return show, False
     if show.cooling_from is None:                    # the lamp goes off now
-        show = replace(show, cooling_from=now, lamp_off_at=None, power_before_off=world.power_w)
-        if v.link == "none":
+        show = replace(show, cooling_from=now, lamp_off_at=None, power_before_off=world.power_w,
+                       drop_since=None)
+        if v.link != "none":
+            show = _power(show, False, now, fx)
+        if not v.talks:
+            # No link, or it does not answer: only the crew can switch the lamp off.
             fx.append(Emit("projector.press_power", "warning", "show", {"cooldown_s": round(v.cooldown_s)}))
-            return show, False
-        return _power(show, False, now, fx), False
+        return show, False
     waited = now - show.cooling_from
     if waited >= v.cooldown_max_s:
         fx.append(Emit("projector.cooldown_timeout", "warning", "show", {"waited_s": round(waited)}))
         fx.append(Switch("projector", False, origin, cool=False))
         return show, False
-    if v.link == "none":
-        show = _lamp_off_by_meter(show, world, fx)
-        if show.lamp_off_at is not None and now - show.lamp_off_at >= v.cooldown_s:
+    if v.talks:                                      # its own word
+        if v.power == "standby":
             fx.append(Switch("projector", False, origin, cool=False))
+        elif v.power in ("on", "warming") and now - show.projector_cmd_at >= RETRY_S:
+            show = _power(show, False, now, fx)      # refused while warming (ERR3): again
         return show, False
-    if not v.talks:                                  # the link went: the relay's timer, then
-        if waited >= v.cooldown_s:
-            fx.append(Switch("projector", False, origin, cool=False))
-        return show, False
-    if v.power == "standby":
+    # No word from it: the crew's, or the meter's; mains stays on until then.
+    show = _lamp_off_by_meter(show, world, fx)
+    if show.lamp_off_at is not None and now - show.lamp_off_at >= v.cooldown_s:
         fx.append(Switch("projector", False, origin, cool=False))
-    elif v.power in ("on", "warming") and now - show.projector_cmd_at >= RETRY_S:
-        show = _power(show, False, now, fx)          # refused while warming (ERR3): again
     return show, False
 
 
 def _lamp_off_by_meter(show, world: World, fx):
-    """No link: the lamp is off when the generator's power falls by half the projector's."""
+    """The lamp is off when the generator's power stays, for DROP_HOLD_S, half the
+    projector's below what it was when the lamp was asked to go off (a start-up surge
+    fading, or the sound going quiet, is shorter or smaller)."""
     if show.lamp_off_at is not None or show.power_before_off is None or world.power_w is None:
         return show
-    if world.power_w <= show.power_before_off - world.loads["projector"].power_w / 2:
-        fx.append(Emit("projector.lamp_off", "info", "show", {"by": "meter"}))
-        return replace(show, lamp_off_at=world.now)
-    return show
+    if world.power_w > show.power_before_off - world.loads["projector"].power_w / 2:
+        return replace(show, drop_since=None)
+    if show.drop_since is None:
+        return replace(show, drop_since=world.now)
+    if world.now - show.drop_since < DROP_HOLD_S:
+        return show
+    fx.append(Emit("projector.lamp_off", "info", "show", {"by": "meter"}))
+    return replace(show, lamp_off_at=show.drop_since)
 
 
 def lamp_off_by_crew(show, world: World, fx):
@@ -124,7 +133,7 @@ def hot(show, world: World) -> float:
             started = show.cooling_from if show.cooling_from is not None else now
             return max(1.0, v.cooldown_s - (now - started))
         return v.cooldown_s if v.power in ("on", "warming") else 0.0
-    if v.link == "none" and show.lamp_off_at is not None:
+    if show.lamp_off_at is not None:
         return max(0.0, v.cooldown_s - (now - show.lamp_off_at))
     if v.link == "none" and show.state in ("idle",) and show.cooling_from is None:
         return 0.0                                   # mains on for a test, no show: no lamp known
@@ -138,8 +147,8 @@ def cooldown_left(show, world: World) -> float | None:
             or not world.loads["projector"].on:
         return None
     cap = v.cooldown_max_s - (now - show.cooling_from)
-    if v.link == "none":
-        if show.lamp_off_at is None:
-            return max(0.0, cap)
-        return max(0.0, min(cap, v.cooldown_s - (now - show.lamp_off_at)))
-    return max(0.0, min(cap, v.cooldown_s - (now - show.cooling_from)))
+    if v.talks:
+        return max(0.0, min(cap, v.cooldown_s - (now - show.cooling_from)))
+    if show.lamp_off_at is None:
+        return max(0.0, cap)
+    return max(0.0, min(cap, v.cooldown_s - (now - show.lamp_off_at)))

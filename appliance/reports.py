@@ -19,6 +19,8 @@ from datetime import datetime
 from .recording import PLACE_KEYS, sessions
 
 FAULT_LEVELS = ("alarm", "critical")
+#: the projector's mains cut with its lamp hot: each shortens the lamp's life
+HOT_CUTS = ("projector.hot_power_loss", "projector.hot_cut")
 COLUMNS = ["id", "date", "start", "end", "village", "commune", "cercle", "region", "lat", "lon",
            "women", "men", "youth", "people", "items", "screened_h", "recordings", "debate_h",
            "marks", "extracts", "energy_kwh", "peak_load_pct", "lamp_h", "hot_lamp_cuts",
@@ -81,7 +83,7 @@ def row(record: dict) -> dict:
         "lamp_h": (record["lamp_hours_end"] - record["lamp_hours_start"])
         if record.get("lamp_hours_end") is not None and record.get("lamp_hours_start") is not None else "",
         "hot_lamp_cuts": sum(1 for a in record.get("alarms", [])
-                             if isinstance(a, dict) and a.get("code") == "projector.hot_power_loss"),
+                             if isinstance(a, dict) and a.get("code") in HOT_CUTS),
         "faults": len(record.get("faults", [])),
         "notes": record.get("notes", ""),
     }

@@ -285,10 +285,10 @@ class PartsMixin:
         self.events.emit("screening.closed", "info", "show", screening=sid,
                          energy_wh=record.get("energy_used_wh"))
 
-    def _do_screening_hot_power_loss(self) -> None:
+    def _do_screening_lamp_abuse(self, code: str) -> None:
+        """Mains cut on a hot lamp (a power loss, a forced relay): in the evening's record."""
         if self.screenings is not None and self.screening_id is not None:
-            self.screenings.append(self.screening_id, "alarms",
-                                   {"code": "projector.hot_power_loss", "at": self.clock.time()})
+            self.screenings.append(self.screening_id, "alarms", {"code": code, "at": self.clock.time()})
 
     def _lamp_hours(self) -> int | None:
         state = self.projector_state

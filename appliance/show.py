@@ -104,6 +104,10 @@ class ShowSequencer:
         if problem:
             fx.append(Emit("relay.forced", "warning", "rig", {
                 "relay": name, "on": on, "origin": msg.origin, "overridden": problem.code}))
+            if problem.code == "projector_cooling":
+                # Forced, and worth knowing: a lamp's life is counted in these.
+                fx.append(Emit("projector.hot_cut", "alarm", "rig", {"origin": msg.origin}))
+                fx.append(Do("screening.lamp_abuse", {"code": "projector.hot_cut"}))
         fx.append(Switch(name, on, msg.origin))
         return show
 
@@ -195,7 +199,7 @@ class ShowSequencer:
         if lamp.hot(show, world) > 0:
             # Nothing can run the fan now: say so, where the lamp's life is counted.
             fx.append(Emit("projector.hot_power_loss", "alarm", "power", {}))
-            fx.append(Do("screening.hot_power_loss"))
+            fx.append(Do("screening.lamp_abuse", {"code": "projector.hot_power_loss"}))
         # What cannot be filmed again comes first: the recording's segment and
         # the film's place, before anything is switched.
         if world.recording == "active":

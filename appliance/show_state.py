@@ -35,7 +35,7 @@ for _state, _next in TRANSITIONS.items():     # losing the generator, and shutti
 
 IN_SHOW = ("preparing", "ready", "screening", "debate")
 LAMP_RESET = dict(projector_cmd=None, projector_cmd_at=0.0, cooling_from=None, lamp_off_at=None,
-                  power_before_off=None)
+                  power_before_off=None, drop_since=None)
 PLAYING = ("ready", "screening", "debate")
 
 
@@ -60,6 +60,7 @@ class Show:
     cooling_from: float | None = None    # the lamp was asked to go off (command, or the crew)
     lamp_off_at: float | None = None     # no link: when the lamp is known off
     power_before_off: float | None = None  # no link: the generator's power then
+    drop_since: float | None = None      # no link: since when that power has been down
 
     @property
     def busy(self) -> bool:

@@ -123,7 +123,7 @@ def projector(rig) -> dict | None:
     s = rig.show
     waiting_for = None
     if s.cooling_from is not None and on:
-        waiting_for = "crew" if v.link == "none" and s.lamp_off_at is None else "cooling"
+        waiting_for = "crew" if not v.talks and s.lamp_off_at is None else "cooling"
     return {
         "link": v.link,
         # no mains: nothing to talk to, and nothing wrong with that

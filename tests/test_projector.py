@@ -403,7 +403,7 @@ def test_wrong_password_is_a_clear_alarm_in_french_naming_the_setting(rig_proces
     assert lost["level"] == "alarm"
     assert lost["data"]["reason"] == "wrong_password"
     message = lost["message"]
-    assert message.startswith("Le projecteur"), message
+    assert "projecteur" in message, message
     assert "[projector]" in message and "password" in message, message
     # In the crew's words, not the code: "mot de passe refusé".
     assert "wrong_password" not in message and "mot de passe" in message, message
@@ -615,10 +615,6 @@ def test_cooldown_max_cuts_mains_and_says_so(rig_process):
     assert 1.0 - SLACK_S <= projector_off["ts"] - closing["ts"] <= 2.5
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lamp.bring_down: with the link lost the power-off command goes nowhere, yet the rig cuts "
-    "mains cooldown_s after the stop ('the relay's timer') with the lamp still lit; it should "
-    "ask the crew to press the button, as with link = none"))
 def test_link_lost_then_show_stop_never_cuts_a_lit_lamp(rig_process, outside_peer):
     peer = outside_peer(warmup_s=WARMUP_S, cooldown_s=COOLDOWN_S)
     rig = rig_process(with_(QUICK, {"projector": {"address": peer.address}}), start=False)
@@ -639,10 +635,6 @@ def test_link_lost_then_show_stop_never_cuts_a_lit_lamp(rig_process, outside_pee
     assert peer.peer.model.lit, "the lamp went off with nobody switching it off"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rig_parts._on_projector_state notes lamp_hours_start at the first answer for a screening "
-    "when lamp_noted_for != screening_id; lamp_noted_for is not restored after a restart, so "
-    "a crash mid-screening overwrites the evening's start count with the current one"))
 def test_a_crash_mid_screening_keeps_the_lamp_hours_noted_at_its_start(rig_process, outside_peer):
     # A lamp one second of light short of its next hour: the count moves during the show.
     peer = outside_peer(warmup_s=WARMUP_S, cooldown_s=COOLDOWN_S, lamp_hours=1201 - 1 / 3600)
