@@ -154,3 +154,11 @@ def test_relays_merge_onto_their_defaults_and_new_ones_need_a_pin(tmp_path):
         "[show] order: 'screen' is not a relay (relays: projector, blower, amplifier)"]
     assert refuse(tmp_path, "[inputs.shutdown]\npin = 3\n") == [
         "[inputs.shutdown]: unknown input (did you mean 'shutdown_button'?)"]
+
+
+def test_a_pin_reachable_from_the_network_has_six_digits_at_least(tmp_path):
+    assert refuse(tmp_path, '[web]\nlisten = "0.0.0.0:8080"\npin = "2468"\n') == [
+        "[web] pin: at least 6 digits when [web] listen (0.0.0.0:8080) is reachable from the network"]
+    assert refuse(tmp_path, '[web]\npin = "１２３４"\n') == ["[web] pin: 4 to 12 digits"]
+    assert refuse(tmp_path, '[storage]\nusb_roots = ["media"]\n') == [
+        "[storage] usb_roots: 'media' is not an absolute folder"]

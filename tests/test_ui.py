@@ -245,10 +245,10 @@ def test_lan_mode_needs_a_pin(tmp_path, rig_process):
     assert result.returncode == 2 and "[web] pin: required" in result.stderr
 
     rig = rig_process(start=False)
-    rig.config["web"] = {"listen": f"0.0.0.0:{rig.port}", "pin": "2468"}
+    rig.config["web"] = {"listen": f"0.0.0.0:{rig.port}", "pin": "246813"}
     from .helpers import to_toml
     rig.config_path.write_text(to_toml(rig.config))
-    rig.env["RIG_PIN"] = "2468"
+    rig.env["RIG_PIN"] = "246813"
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify.sock"))
     notify.settimeout(1.0)
@@ -284,7 +284,7 @@ def test_lan_mode_needs_a_pin(tmp_path, rig_process):
     assert request("GET", "/api/status") == 401
     jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     assert request("POST", "/api/login", {"pin": "1111"}, opener=jar) == 401
-    assert request("POST", "/api/login", {"pin": "2468"}, opener=jar) == 200
+    assert request("POST", "/api/login", {"pin": "246813"}, opener=jar) == 200
     assert request("GET", "/api/status", opener=jar) == 200
     assert request("POST", "/api/show/stop", {}, opener=jar) == 409          # in, and refused on merit
     assert request("POST", "/api/show/stop", {}, opener=jar,

@@ -81,6 +81,13 @@ class StorageConfig:
                                       doc="keep telemetry at poll rate this long")
     telemetry_minute_days: float = _opt(730.0, min=1.0, max=36500.0,
                                         doc="then keep 1-minute min/mean/max this long")
+    usb_roots: list[str] = _opt(["/media", "/run/media"],
+                                doc="where removable sticks are mounted: imports and exports "
+                                    "are accepted only below these folders")
+
+    def check(self) -> list[str]:
+        bad = [r for r in self.usb_roots if not isinstance(r, str) or not r.startswith("/")]
+        return [f"[storage] usb_roots: {bad[0]!r} is not an absolute folder"] if bad else []
 
 
 @dataclass
@@ -93,11 +100,15 @@ class WebConfig:
         host, sep, port = self.listen.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             return [f"[web] listen: expected HOST:PORT such as \"127.0.0.1:8080\", got {self.listen!r}"]
-        if self.pin and not (self.pin.isdigit() and 4 <= len(self.pin) <= 12):
+        if self.pin and not (self.pin.isascii() and self.pin.isdigit() and 4 <= len(self.pin) <= 12):
             return ["[web] pin: 4 to 12 digits"]
         if not self.loopback and not self.pin:
             return [f"[web] pin: required when [web] listen ({self.listen}) is reachable from the "
-                    "network; set a PIN of 4 to 12 digits, or listen on 127.0.0.1"]
+                    "network; set a PIN of 6 to 12 digits, or listen on 127.0.0.1"]
+        if not self.loopback and len(self.pin) < 6:
+            # Reachable from the crew's Wi-Fi: 4 digits fall to a patient guesser.
+            return [f"[web] pin: at least 6 digits when [web] listen ({self.listen}) is reachable "
+                    "from the network"]
         return []
 
     @property
