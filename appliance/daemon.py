@@ -43,6 +43,7 @@ from .rig import Rig
 from .sdnotify import Notifier
 from .shutdown import PowerOff, ShutdownFlag
 from .store import Store
+from .web import MAX_BODY_BYTES
 
 log = logging.getLogger("rigd")
 
@@ -272,7 +273,10 @@ class Daemon:
         try:
             self._server = waitress.create_server(
                 self.app, host=web.host, port=web.port, threads=WEB_THREADS, ident="rigd",
-                channel_timeout=30, cleanup_interval=10,
+                # A stranger on the crew's Wi-Fi: slow headers are dropped sooner, many idle
+                # connections do not lock the crew out, a huge body is refused unread.
+                channel_timeout=15, cleanup_interval=5, connection_limit=400,
+                max_request_header_size=16 * 1024, max_request_body_size=MAX_BODY_BYTES,
                 # Send each piece at once: the live screen's events must not wait in a buffer.
                 send_bytes=1)
         except OSError as exc:
@@ -348,8 +352,17 @@ class Daemon:
             rig_ok = self.rig.alive and self.rig.call(Msg("alive", "watchdog"), timeout=0.5)
         except Exception:
             rig_ok = False
-        web_ok = self._server_thread is not None and self._server_thread.is_alive()
+        # The web server's thread alive is not enough: busy workers answer nothing.
+        web_ok = self._server_thread is not None and self._server_thread.is_alive() \
+            and self._api_answers()
         return loop_ok and rig_ok and web_ok
+
+    def _api_answers(self, timeout_s: float = 2.0) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/api/login", timeout=timeout_s) as reply:
+                return reply.status == 200
+        except OSError:
+            return False
 
     def status_line(self) -> str:
         s = self.rig.snapshot

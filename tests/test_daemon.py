@@ -167,3 +167,29 @@ def test_live_screens_cannot_take_every_web_worker(rig_process):
         return ok
     for _ in range(8):
         wait_for(a_stream_opens, timeout=5, what="a freed stream place")
+
+
+def test_a_huge_body_is_refused_before_it_is_read(rig_process):
+    """300 MB announced: 413 at once, nothing spooled to the card."""
+    rig = rig_process()
+    with socket.create_connection(("127.0.0.1", rig.port), timeout=5) as s:
+        s.sendall(b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 314572800\r\n\r\n{\"pin\":")
+        reply = s.recv(200)
+    assert reply.startswith(b"HTTP/1.1 413"), reply
+
+
+def test_many_slow_strangers_do_not_lock_the_crew_out(rig_process):
+    """A hundred and fifty connections sending headers a byte at a time: status still answers."""
+    rig = rig_process()
+    strangers = []
+    try:
+        for _ in range(150):
+            s = socket.create_connection(("127.0.0.1", rig.port), timeout=5)
+            s.sendall(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            strangers.append(s)
+        code, status = http("GET", rig.url + "/api/status", timeout=5)
+        assert code == 200 and status["state"] == "idle"
+    finally:
+        for s in strangers:
+            s.close()
