@@ -129,6 +129,7 @@ class Daemon:
         self.app = create_app(self)
         self._stop = threading.Event()
         self._server = None
+        self._kiosk_server = None
         self._server_thread: threading.Thread | None = None
         self._last_status_line = ""
         self._listened_at = 0.0
@@ -284,6 +285,18 @@ class Daemon:
                                "(is another rigd running? change [web] listen)")
         self._server_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
         self._server_thread.start()
+        if not web.loopback and web.kiosk_listen:
+            # The crew's screen has its own door and workers: a crowd on the Wi-Fi
+            # (or an attack from it) cannot keep it waiting.
+            host, _, port = web.kiosk_listen.rpartition(":")
+            try:
+                self._kiosk_server = waitress.create_server(
+                    self.app, host=host.strip("[]"), port=int(port), threads=4, ident="rigd",
+                    channel_timeout=15, max_request_body_size=MAX_BODY_BYTES, send_bytes=1)
+            except OSError as exc:
+                raise StartupError(f"cannot listen on [web] kiosk_listen {web.kiosk_listen}: "
+                                   f"{exc.strerror or exc}")
+            threading.Thread(target=self._kiosk_server.run, name="web-kiosk", daemon=True).start()
 
     @property
     def url(self) -> str:
@@ -391,8 +404,9 @@ class Daemon:
         self.rig.stop()
         self.recorder.close()
         self.microphone.stop()
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, self._kiosk_server):
+            if server is not None:
+                server.close()
         if self.programme is not None:
             self.programme.player.close()
         if self.sim is not None:

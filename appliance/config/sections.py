@@ -95,8 +95,15 @@ class WebConfig:
     listen: str = _opt("127.0.0.1:8080", doc="host:port of the API and touch UI")
     language: str = _opt("fr", doc="language of messages when a client asks for none")
     pin: str = _opt("", doc="PIN asked of every client; required when listen is not loopback")
+    kiosk_listen: str = _opt("127.0.0.1:8081",
+                             doc="the touch screen's own loopback listener (its own workers), used "
+                                 "when listen is reachable from the network; \"\" for none")
 
     def check(self) -> list[str]:
+        if self.kiosk_listen:
+            host, sep, port = self.kiosk_listen.rpartition(":")
+            if host not in ("127.0.0.1", "localhost", "[::1]") or not port.isdigit():
+                return ['[web] kiosk_listen: a loopback HOST:PORT such as "127.0.0.1:8081", or ""']
         host, sep, port = self.listen.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             return [f"[web] listen: expected HOST:PORT such as \"127.0.0.1:8080\", got {self.listen!r}"]
