@@ -27,8 +27,8 @@ from dataclasses import replace
 
 from .effects import Do, Emit, Switch, World
 
-#: a command the projector did not act on is sent again after this long
-RETRY_S = 10.0
+#: a command the projector did not act on (not heard, or refused while it warms) is sent again
+RETRY_S = 3.0
 #: how long a projector may take, after its mains comes on, to answer on its link
 BOOT_S = 60.0
 #: how long the generator's power must stay down before the meter says the lamp is off
