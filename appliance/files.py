@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -89,4 +90,137 @@ def sha256_of(path: Path, chunk: int = CHUNK) -> str:
     with open(path, "rb") as f:
         while block := f.read(chunk):
             digest.update(block)
+    return digest.hexdigest()
+
+
+# --- strangers' media: paths confined to the sticks, files opened without links ----------------
+
+class Grew(OSError):
+    """A file gave more bytes than the size it had when it was looked at."""
+
+
+def lexical(path) -> Path:
+    """``path`` absolute, its folders resolved (links followed), its last name kept as it is.
+
+    A link *at* ``path`` is not followed: the caller looks at it with ``lstat``.
+    """
+    path = Path(os.path.abspath(path))
+    if path.parent == path:
+        return path
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
+def below_roots(path, roots) -> Path | None:
+    """``path`` (see :func:`lexical`) if it lies strictly below one of ``roots``, else None."""
+    where = lexical(path)
+    for root in roots or ():
+        real = Path(os.path.realpath(root))
+        if where != real and where.is_relative_to(real):
+            return where
+    return None
+
+
+def mount_of(path) -> tuple[str, str, str] | None:
+    """(device, mount point, type) of the mount that holds ``path`` (from /proc/mounts)."""
+    where = str(Path(os.path.realpath(path)))
+    best = None
+    for device, point, kind in mounts():
+        if where == point or where.startswith(point.rstrip("/") + "/"):
+            if best is None or len(point) >= len(best[1]):
+                best = (device, point, kind)
+    return best
+
+
+def relative_parts(name: str) -> list[str] | None:
+    """The parts of a relative name that stays inside its folder; None for anything else
+    (absolute, ``..``, ``.``, empty parts, NUL, backslashes, control characters)."""
+    if not isinstance(name, str) or not name or name.startswith("/") or len(name) > 4096:
+        return None
+    if any(ord(c) < 32 or c in "\\\x7f" for c in name):
+        return None
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    return parts
+
+
+def open_dir_nofollow(path, dir_fd: int | None = None) -> int:
+    """A handle on the folder ``path`` (relative to ``dir_fd`` if given); ELOOP/ENOTDIR if it is
+    a link or not a folder."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+
+
+def open_beneath(dir_fd: int, parts, flags: int = os.O_RDONLY, mode: int = 0o644,
+                 make_dirs: bool = False) -> int:
+    """Open ``parts`` (a relative name already split) below the folder ``dir_fd``, following no
+    link on the way: every folder and the file itself are opened with O_NOFOLLOW.
+
+    With ``make_dirs``, missing folders are created (0755). Raises OSError (ELOOP for a link).
+    """
+    parts = list(parts)
+    fd = os.dup(dir_fd)
+    try:
+        for part in parts[:-1]:
+            if make_dirs:
+                try:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            nxt = open_dir_nofollow(part, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def open_regular(dir_fd: int, parts, max_size: int | None = None) -> tuple[int, os.stat_result]:
+    """Open a file below ``dir_fd`` for reading, refusing anything but a regular file.
+
+    O_NONBLOCK: a named pipe or a device never blocks the open; the type is
+    checked on the open file (fstat), so nothing is swapped between the look
+    and the read. Raises ``ValueError(reason)`` with reason ``"link"``,
+    ``"not_a_file"`` or ``"too_big"``; OSError when it cannot be opened at all.
+    """
+    try:
+        fd = open_beneath(dir_fd, parts, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise ValueError("link") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not_a_file")
+        if max_size is not None and st.st_size > max_size:
+            raise ValueError("too_big")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_bounded(fd: int, size: int, chunk: int = CHUNK):
+    """Yield the first ``size`` bytes of ``fd``, never more; raise :class:`Grew` if there is more
+    after them (a file growing, a device behind a link), OSError if there is less."""
+    left = size
+    while left > 0:
+        block = os.read(fd, min(chunk, left))
+        if not block:
+            raise OSError(errno.EIO, f"the file ended after {size - left} of {size} bytes")
+        left -= len(block)
+        yield block
+    if os.read(fd, 1):
+        raise Grew(errno.EFBIG, f"the file is longer than the {size} bytes it had")
+
+
+def sha256_fd(fd: int, size: int, chunk: int = CHUNK, on_bytes=None) -> str:
+    """SHA-256 of the first ``size`` bytes of ``fd`` from the start (see :func:`read_bounded`)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    digest = hashlib.sha256()
+    for block in read_bounded(fd, size, chunk):
+        digest.update(block)
+        if on_bytes:
+            on_bytes(len(block))
     return digest.hexdigest()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from appliance.clock import SystemClock
-from appliance.export import MANIFEST, ROOT, Exporter, prune, verify_export
+from appliance.export import MANIFEST, ROOT, Exporter, Removable, prune, verify_export
 from appliance.refusal import Refused
 from appliance.recording import FINAL_NAME, Session
 from appliance.screenings import Screenings
@@ -178,7 +178,8 @@ def test_prune_never_deletes_an_unexported_recording(tmp_path, evenings):
     # only the first screening goes on a stick
     stick = tmp_path / "stick"
     stick.mkdir()
-    exporter.run(stick, since=None)
+    # the rule a simulated rig applies: below the sticks' folder, on any device
+    exporter.run(stick, since=None, check=Removable([tmp_path], tmp_path, same_device_ok=True))
     unexported.data["exported"] = []            # as if its screening had not been exported
     unexported.save()
     assert Session.load(exported.path).data["exported"][0]["verified"]

@@ -36,8 +36,10 @@ def library_import():
     source = b.get("path")
     if not isinstance(source, str) or not source:
         abort(400, 'expected {"path": "/media/usb0"}')
+    d = daemon()
     try:
-        progress = daemon().importer.start(source)
+        # only below the removable-media roots: the API never copies from just any folder
+        progress = d.importer.start(source, roots=d.config.storage.usb_roots)
     except Refused as exc:
         return refusal(exc.code, exc.data)
     return jsonify(progress), 202

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from ..export import ROOT, prune, verify_export
-from ..files import mounts
+from ..export import Removable, prune
+from ..files import below_roots, mounts
 from ..refusal import Refused
 from ..reports import report, to_csv
 from ..screenings import ScreeningError
@@ -82,18 +82,36 @@ def report_view():
 
 
 def removable_mounts() -> list[dict]:
-    """Mounted sticks: what is mounted under /media or /mnt."""
+    """Mounted sticks: mounts below ``[storage] usb_roots`` on another device than the data."""
+    d = daemon()
+    roots = d.config.storage.usb_roots
+    try:
+        data_dev = os.stat(d.config.data_dir).st_dev
+    except OSError:
+        data_dev = None
     out = []
     for device, mount, kind in mounts():
-        if mount.startswith(("/media/", "/mnt/")) and kind in (
+        if below_roots(mount, roots) is None or kind not in (
                 "vfat", "exfat", "ntfs", "ntfs3", "fuseblk", "ext4", "ext3", "ext2", "btrfs"):
-            try:
-                usage = shutil.disk_usage(mount)
-            except OSError:
+            continue
+        try:
+            if os.stat(mount).st_dev == data_dev:
                 continue
-            out.append({"path": mount, "device": device, "type": kind,
-                        "free_bytes": usage.free, "size_bytes": usage.total})
+            usage = shutil.disk_usage(mount)
+        except OSError:
+            continue
+        out.append({"path": mount, "device": device, "type": kind,
+                    "free_bytes": usage.free, "size_bytes": usage.total})
     return out
+
+
+def removable_check() -> Removable:
+    """The rule for an export's target. A simulated rig (``[sim] enabled``: the test rigs)
+    accepts a folder below usb_roots on the data's own device: its "sticks" are folders
+    in a temporary directory. A real rig wants a mount on another device."""
+    d = daemon()
+    return Removable(d.config.storage.usb_roots, d.config.data_dir,
+                     same_device_ok=d.config.sim.enabled)
 
 
 @screenings.get("/export/targets")
@@ -115,7 +133,7 @@ def export_start():
         except ValueError:
             abort(400, "since: expected a date such as 2026-03-01")
     try:
-        progress = d.exporter.start(path, since)
+        progress = d.exporter.start(path, since, check=removable_check())
     except Refused as exc:
         return refusal(exc.code, exc.data)
     return jsonify(progress), 202
@@ -128,13 +146,22 @@ def export_progress():
 
 @screenings.post("/export/verify")
 def export_verify():
+    """Verify a stick's export in a job (202); GET /api/export/verify follows it."""
+    d = daemon()
     b = body()
     path = b.get("path")
-    if not isinstance(path, str):
+    if not isinstance(path, str) or not path:
         abort(400, 'expected {"path": "/media/usb0"}')
-    export_dir = Path(path) / ROOT if (Path(path) / ROOT).exists() else Path(path)
-    bad = verify_export(export_dir)
-    return jsonify(path=str(export_dir), bad=bad, ok=not bad)
+    try:
+        progress = d.exporter.verify_start(path, roots=d.config.storage.usb_roots)
+    except Refused as exc:
+        return refusal(exc.code, exc.data)
+    return jsonify(progress), 202
+
+
+@screenings.get("/export/verify")
+def export_verify_progress():
+    return jsonify(daemon().exporter.verify_progress())
 
 
 @screenings.post("/prune")
