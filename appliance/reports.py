@@ -107,14 +107,30 @@ def report(screenings, store, recordings_root, now: float, since: float | None =
     return {"rows": rows, "totals": totals(rows), "screenings": records}
 
 
+#: what a spreadsheet reads as the start of a formula (OWASP's list for CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A value safe in the office's spreadsheet: text that would start a formula gets a ``'``.
+
+    Only text is touched: a number the rig wrote (a longitude of -8.08) stays
+    a number. A place, a title or a note typed by anyone is text, so
+    ``=HYPERLINK(...)`` lands as ``'=HYPERLINK(...)``, shown, never run.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict], total: dict) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     for r in rows:
-        writer.writerow(r)
+        writer.writerow({k: cell(v) for k, v in r.items()})
     writer.writerow({"id": "TOTAL", "date": f"{total['screenings']} screenings",
-                     **{k: total[k] for k in ("women", "men", "youth", "people", "screened_h",
-                                              "recordings", "debate_h", "extracts", "energy_kwh",
-                                              "lamp_h", "hot_lamp_cuts")}})
+                     **{k: cell(total[k]) for k in ("women", "men", "youth", "people", "screened_h",
+                                                    "recordings", "debate_h", "extracts", "energy_kwh",
+                                                    "lamp_h", "hot_lamp_cuts")}})
     return out.getvalue()

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 
-from .client import DEFAULT_URL, Client, ErrorReply, Unreachable
-from .output import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, err
+from .client import DEFAULT_URL, Client, ErrorReply, PinError, Unreachable, pin_from
+from .output import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, clean, err
 from .parser import build_parser
 
 __all__ = ["main", "build_parser", "Client", "ErrorReply", "Unreachable", "DEFAULT_URL",
@@ -28,16 +28,21 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "offline", False):
         return args.func(args)
-    client = Client(args.url, args.lang or default_lang(), args.pin)
+    try:
+        pin = pin_from(args, warn=lambda text: err.print(text, markup=False))
+    except PinError as exc:
+        err.print(str(exc), markup=False)
+        return EXIT_USAGE
+    client = Client(args.url, args.lang or default_lang(), pin)
     try:
         return args.func(client, args)
     except Unreachable as exc:
-        err.print(f"rigctl: rigd is not answering at {client.url} ({exc}).\n"
+        err.print(f"rigctl: rigd is not answering at {clean(client.url)} ({clean(exc)}).\n"
                   "Start it with `make run` (simulated rig) or `sudo systemctl start rigd` on the Pi, "
                   "or point --url / $RIG_URL at it.", markup=False)
         return EXIT_UNREACHABLE
     except ErrorReply as exc:
-        err.print(f"rigctl: {exc.message} [{exc.code}]", markup=False)
+        err.print(clean(f"rigctl: {exc.message} [{exc.code}]"), markup=False)
         return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_OK

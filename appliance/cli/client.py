@@ -9,6 +9,8 @@ though a refusal reaches rigctl as one (a 409).
 from __future__ import annotations
 
 import json
+import os
+import stat
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +20,38 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 class Unreachable(Exception):
     pass
+
+
+class PinError(Exception):
+    """A PIN file rigctl cannot use (exit 2)."""
+
+
+def pin_from(args, environ=os.environ, warn=None) -> str | None:
+    """The PIN: ``--pin-file FILE`` (its first line), else ``--pin``, else ``$RIG_PIN``.
+
+    ``--pin`` still works but is shown by `ps` to every account on the Pi,
+    so ``warn`` is told; so it is of a PIN file other accounts may read.
+    """
+    if getattr(args, "pin_file", None):
+        path = args.pin_file
+        try:
+            mode = os.stat(path).st_mode
+            with open(path, encoding="utf-8") as f:
+                pin = f.readline().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PinError(f"rigctl: cannot read the PIN file {path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+        if not pin:
+            raise PinError(f"rigctl: the PIN file {path} is empty")
+        if warn and mode & (stat.S_IRGRP | stat.S_IROTH):
+            warn(f"rigctl: other accounts may read {path}: chmod 600 {path}")
+        return pin
+    if getattr(args, "pin", None):
+        if warn:
+            warn("rigctl: --pin shows the PIN to every account on this machine (in `ps`); "
+                 "use $RIG_PIN or --pin-file FILE instead")
+        return args.pin
+    return environ.get("RIG_PIN") or None
 
 
 class ErrorReply(Exception):

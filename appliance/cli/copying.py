@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from .client import Client
-from .output import out
+from rich.markup import escape
+
+from .output import clean, out
 
 
 def progress_bar(client: Client, path: str) -> dict:
@@ -17,8 +19,9 @@ def progress_bar(client: Client, path: str) -> dict:
         while True:
             p = client.get(path)
             bar.update(task, total=p.get("bytes_total") or None, completed=p.get("bytes_done", 0),
-                       description=f"{p.get('files_done', 0)}/{p.get('files_total', '?')} "
-                                   f"{(p.get('current') or '')[-30:]}")
+                       # the file being copied is named by the stick: shown, never markup
+                       description=escape(clean(f"{p.get('files_done', 0)}/{p.get('files_total', '?')} "
+                                                f"{(p.get('current') or '')[-30:]}")))
             if p["state"] in ("done", "failed"):
                 return p
             time.sleep(0.3)

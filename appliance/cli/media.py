@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 from rich.table import Table
@@ -10,21 +9,23 @@ from rich.text import Text
 
 from .client import Client
 from .copying import progress_bar
-from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, out
+from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, out
 from .views import duration
 
 
 def cmd_library(client: Client, args) -> int:
     reply = client.get("/api/library")
     if args.json:
-        print(json.dumps(reply["items"], indent=2, ensure_ascii=False))
+        print(dumps(reply["items"]))
         return EXIT_OK
     table = Table("path", "length", "audio", "subtitles", "status", box=None)
     for item in reply["items"]:
+        # the path, the tracks' languages and the error all come from the stick's file
         audio = ", ".join(t["lang"] or "?" for t in item["audio"]) or "—"
         subs = ", ".join(t["lang"] or "?" for t in item["subtitles"]) or "—"
-        status = Text("ok", style="green") if item["ok"] else Text(item["error"], style="red")
-        table.add_row(item["path"], duration(item["duration_s"]), audio, subs, status)
+        status = Text("ok", style="green") if item["ok"] else cleaned(item["error"], style="red")
+        table.add_row(cleaned(item["path"]), duration(item["duration_s"]), cleaned(audio),
+                      cleaned(subs), status)
     out.print(table)
     if not reply["items"]:
         out.print("The library is empty: `rigctl import /media/usb0` copies films from a stick.")
@@ -36,22 +37,23 @@ def cmd_import(client: Client, args) -> int:
     client.post("/api/library/import", {"path": path})
     p = progress_bar(client, "/api/library/import")
     for item in p.get("copied", []):
-        out.print(f"copied   {item['file']} → {item['path']} (checksum verified)", markup=False)
+        out.print(clean(f"copied   {item['file']} → {item['path']} (checksum verified)"), markup=False)
     for item in p.get("skipped", []):
-        out.print(f"skipped  {item['file']} (already in the library as {item['same_as']})", markup=False)
+        out.print(clean(f"skipped  {item['file']} (already in the library as {item['same_as']})"),
+                  markup=False)
     for item in p.get("failed", []):
-        err.print(f"FAILED   {item['file']}: {item['reason']}", markup=False)
+        err.print(clean(f"FAILED   {item['file']}: {item['reason']}"), markup=False)
     if p["state"] == "failed":
-        err.print(f"rigctl: import failed: {p.get('error')}", markup=False)
+        err.print(clean(f"rigctl: import failed: {p.get('error')}"), markup=False)
         return EXIT_FAILED
     return EXIT_FAILED if p.get("failed") else EXIT_OK
 
 
 def _item_line(n: int, item: dict) -> str:
     if item["kind"] == "card":
-        return f"{n:>2}. [card] {item['text']} ({item['seconds']:.0f} s)"
+        return clean(f"{n:>2}. [card] {item['text']} ({item['seconds']:.0f} s)")
     langs = f"audio {item.get('audio') or 'default'}, subtitles {item.get('sub') or 'default'}"
-    return f"{n:>2}. {item['path']}  ({langs})"
+    return clean(f"{n:>2}. {item['path']}  ({langs})")
 
 
 def cmd_programme(client: Client, args) -> int:
@@ -90,8 +92,8 @@ def _player_line(s: dict) -> str:
     item = ""
     if p.get("programme_index") is not None:
         item = f" (item {p['programme_index'] + 1}/{p['programme_length']})"
-    return (f"{state} {p.get('title') or p['file']}{item}  {where}  audio {p['audio_lang'] or '—'}"
-            f", subtitles {p.get('sub_lang') or 'off'}, volume {p.get('volume')}")
+    return clean(f"{state} {p.get('title') or p['file']}{item}  {where}  audio {p['audio_lang'] or '—'}"
+                 f", subtitles {p.get('sub_lang') or 'off'}, volume {p.get('volume')}")
 
 
 def cmd_play(client: Client, args) -> int:

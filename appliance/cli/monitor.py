@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import time
 from datetime import datetime
@@ -14,14 +13,14 @@ from rich.table import Table
 from rich.text import Text
 
 from .client import Client, Unreachable
-from .output import EXIT_OK, err, out
+from .output import EXIT_OK, clean, dumps, err, out
 from .views import fmt, sparkline, status_view
 
 
 def cmd_status(client: Client, args) -> int:
     s = client.get("/api/status")
     if args.json:
-        print(json.dumps(s, indent=2, ensure_ascii=False))
+        print(dumps(s))
     else:
         out.print(status_view(s, client.url))
     return EXIT_OK
@@ -33,7 +32,7 @@ def cmd_watch(client: Client, args) -> int:
             s = client.get("/api/status")
             hist = client.get("/api/generator/history", since=f"{args.minutes}m")
         except Unreachable as exc:
-            return Text(f"rigd unreachable at {client.url} ({exc}); retrying…", style="bold red")
+            return Text(clean(f"rigd unreachable at {client.url} ({exc}); retrying…"), style="bold red")
         power = [r["power_w"] if r["online"] else None for r in hist["samples"]]
         width = max(20, min(out.width - 12, 120))
         spark = Text(f"last {args.minutes} min ", style="dim") + Text(
@@ -57,14 +56,16 @@ def cmd_history(client: Client, args) -> int:
     columns = ["time", "online", "voltage_v", "current_a", "power_w", "frequency_hz",
                "energy_wh", "power_factor", "load_pct"]
     if args.csv:
+        from ..reports import cell          # formulas neutralised, as in every CSV the rig writes
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for r in rows:
             when = datetime.fromtimestamp(r["ts"]).isoformat(timespec="seconds")
-            writer.writerow([when, int(r["online"])] + ["" if r[c] is None else r[c] for c in columns[2:]])
+            writer.writerow([cell(v) for v in [when, int(r["online"])]
+                             + ["" if r[c] is None else r[c] for c in columns[2:]]])
         return EXIT_OK
     if not rows:
-        err.print(f"no telemetry since {args.since}")
+        err.print(clean(f"no telemetry since {args.since}"), markup=False)
         return EXIT_OK
     power = [r["power_w"] if r["online"] else None for r in rows]
     online = [p for p in power if p is not None]
@@ -86,13 +87,14 @@ def cmd_history(client: Client, args) -> int:
 def cmd_events(client: Client, args) -> int:
     reply = client.get("/api/events", since=args.since, limit=args.limit)
     if args.json:
-        print(json.dumps(reply["events"], indent=2, ensure_ascii=False))
+        print(dumps(reply["events"]))
         return EXIT_OK
     styles = {"info": "", "warning": "yellow", "alarm": "bold red", "critical": "bold red"}
     for e in reply["events"]:
         when = datetime.fromtimestamp(e["ts"]).strftime("%Y-%m-%d %H:%M:%S")
-        line = Text(f"{when} ") + Text(f"{e['level']:<8}", style=styles.get(e["level"], ""))
-        line.append(f" {e['message']}")
-        line.append(f"  [{e['code']}]", style="dim")
+        # an event's message carries names from outside: a film, a place, a stick's file
+        line = Text(f"{when} ") + Text(clean(f"{e['level']:<8}"), style=styles.get(e["level"], ""))
+        line.append(clean(f" {e['message']}"))
+        line.append(clean(f"  [{e['code']}]"), style="dim")
         out.print(line)
     return EXIT_OK

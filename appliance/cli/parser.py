@@ -10,6 +10,7 @@ import argparse
 import os
 
 from .check import cmd_config_check
+from .doctor import cmd_doctor
 from .client import DEFAULT_URL
 from .media import cmd_import, cmd_library, cmd_play, cmd_player, cmd_programme
 from .monitor import cmd_events, cmd_history, cmd_status, cmd_watch
@@ -24,8 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=os.environ.get("RIG_URL", DEFAULT_URL),
                    help=f"daemon address (default $RIG_URL or {DEFAULT_URL})")
     p.add_argument("--lang", default=None, help="language of messages (fr, en; default from $LANG)")
-    p.add_argument("--pin", default=os.environ.get("RIG_PIN"),
-                   help="the rig's [web] pin, when it has one (default $RIG_PIN)")
+    p.add_argument("--pin-file", metavar="FILE",
+                   help="a file (mode 600) whose first line is the rig's [web] pin; "
+                        "default: $RIG_PIN")
+    p.add_argument("--pin", default=None,
+                   help="the PIN itself (deprecated: `ps` shows it to everyone; use $RIG_PIN or --pin-file)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("status", help="the rig and the generator at a glance")
@@ -56,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     k = csub.add_parser("check", help="validate a config file without a daemon")
     k.add_argument("file")
     k.set_defaults(func=cmd_config_check, offline=True)
+
+    s = sub.add_parser("doctor", help="check, without the daemon, what keeps the rig closed: "
+                                      "the PIN, the config's and key files' modes")
+    s.add_argument("--config", help="the config file (default $RIG_CONFIG, else /etc/mdu-rig/rig.toml)")
+    s.set_defaults(func=cmd_doctor, offline=True)
 
     s = sub.add_parser("show", help="start or end the evening's show")
     s.add_argument("action", choices=["start", "stop", "screening", "debate", "ready"],

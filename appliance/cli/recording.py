@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from .client import Client
-from .output import EXIT_OK, out
+from .output import EXIT_OK, clean, cleaned, out
 from .views import duration
 
 
@@ -15,9 +15,9 @@ def _recording_line(s: dict) -> str:
     if not r.get("active"):
         state = "interrupted (power): `rigctl record start` goes on" if r.get("interrupted") else "not recording"
         return f"{state}; microphone {level.get('peak_dbfs')} dBFS peak"
-    return (f"recording {r['session']}  {duration(r['elapsed_s'])}  {r['marks']} marks  "
-            f"level {level.get('peak_dbfs')} dBFS peak / {level.get('rms_dbfs')} RMS  "
-            f"{s['disk']['record_minutes_left']} min left on disk")
+    return clean(f"recording {r['session']}  {duration(r['elapsed_s'])}  {r['marks']} marks  "
+                 f"level {level.get('peak_dbfs')} dBFS peak / {level.get('rms_dbfs')} RMS  "
+                 f"{s['disk']['record_minutes_left']} min left on disk")
 
 
 def cmd_record(client: Client, args) -> int:
@@ -34,8 +34,8 @@ def cmd_record(client: Client, args) -> int:
         if recordings:
             last = max(recordings, key=lambda r: r.get("ended_at") or 0)
             where = f"{last['file']}" if last.get("final") else "not finalized (see rigctl events)"
-            out.print(f"{last['id']}: {duration(last.get('duration_s'))}, {len(last['marks'])} marks, "
-                      f"{where}", markup=False)
+            out.print(clean(f"{last['id']}: {duration(last.get('duration_s'))}, {len(last['marks'])} marks, "
+                            f"{where}"), markup=False)
     return EXIT_OK
 
 
@@ -44,7 +44,7 @@ def cmd_mark(client: Client, args) -> int:
     marks = s["recording"].get("mark_list") or []
     if marks:
         m = marks[-1]
-        out.print(f"mark {m['n']} at {duration(m['t_s'])}" + (f": {m['note']}" if m["note"] else ""),
+        out.print(clean(f"mark {m['n']} at {duration(m['t_s'])}" + (f": {m['note']}" if m["note"] else "")),
                   markup=False)
     return EXIT_OK
 
@@ -52,11 +52,11 @@ def cmd_mark(client: Client, args) -> int:
 def cmd_recordings(client: Client, args) -> int:
     table = Table("recording", "place", "length", "marks", "extracts", "state", box=None)
     for r in client.get("/api/recordings")["recordings"]:
-        place = ", ".join(v for v in r["place"].values()) or "—"
+        place = ", ".join(str(v) for v in r["place"].values()) or "—"
         state = "final" if r["final"] else "in progress"
         if r.get("recovered"):
             state += " (recovered)"
-        table.add_row(r["id"], place, duration(r.get("duration_s")), str(len(r["marks"])),
+        table.add_row(cleaned(r["id"]), cleaned(place), duration(r.get("duration_s")), str(len(r["marks"])),
                       str(len(r.get("extracts", []))), state)
     out.print(table)
     return EXIT_OK
@@ -70,5 +70,5 @@ def cmd_extract(client: Client, args) -> int:
         body["from"], body["to"] = args.start, args.end
     reply = client.post("/api/extracts", body)
     item = reply["extract"]
-    out.print(f"{item['path']}  {duration(item['duration_s'])}  {item['title']}", markup=False)
+    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}  {item['title']}"), markup=False)
     return EXIT_OK

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import datetime
@@ -11,17 +10,18 @@ from rich.table import Table
 
 from .client import Client
 from .copying import progress_bar
-from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err, out
+from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, out
 
 
 def cmd_screening(client: Client, args) -> int:
     if args.action == "list":
         table = Table("id", "date", "place", "women", "men", "youth", "state", box=None)
         for r in client.get("/api/screenings")["screenings"]:
-            place = ", ".join(v for v in (r.get("place") or {}).values()) or "—"
+            place = ", ".join(str(v) for v in (r.get("place") or {}).values()) or "—"
             a = r.get("audience") or {}
-            table.add_row(str(r["id"]), datetime.fromtimestamp(r["started_at"]).strftime("%Y-%m-%d %H:%M"),
-                          place, str(a.get("women", 0)), str(a.get("men", 0)), str(a.get("youth", 0)),
+            when = datetime.fromtimestamp(r["started_at"]).strftime("%Y-%m-%d %H:%M")
+            table.add_row(cleaned(r["id"]), when, cleaned(place), cleaned(a.get("women", 0)), cleaned(a.get("men", 0)),
+                          cleaned(a.get("youth", 0)),
                           "under way" if not r.get("ended_at") else "closed")
         out.print(table)
         return EXIT_OK
@@ -50,16 +50,23 @@ def cmd_screening(client: Client, args) -> int:
         if record is None:
             out.print("No screening yet: one begins with `rigctl show start`.")
             return EXIT_OK
-    print(json.dumps(record, indent=2, ensure_ascii=False))
+    print(dumps(record))
     return EXIT_OK
+
+
+class _Terminal:
+    def write(self, text: str) -> None:
+        sys.stdout.write("\n".join(clean(line.rstrip("\r")) for line in text.split("\n")))
 
 
 def cmd_report(client: Client, args) -> int:
     params = {"from": args.date_from, "to": args.date_to}
     if args.format == "csv":
-        client.download("/api/report", "report", sys.stdout, **params, format="csv")
+        # to a file or a pipe as the rig wrote it; on a terminal, names shown, not obeyed
+        sink = _Terminal() if sys.stdout.isatty() else sys.stdout
+        client.download("/api/report", "report", sink, **params, format="csv")
         return EXIT_OK
-    print(json.dumps(client.get("/api/report", **params), indent=2, ensure_ascii=False))
+    print(dumps(client.get("/api/report", **params)))
     return EXIT_OK
 
 
@@ -68,26 +75,27 @@ def cmd_export(client: Client, args) -> int:
     if args.verify:
         reply = client.post("/api/export/verify", {"path": path})
         if reply["ok"]:
-            out.print(f"{reply['path']}: every file matches its checksum", markup=False)
+            out.print(clean(f"{reply['path']}: every file matches its checksum"), markup=False)
             return EXIT_OK
         for name in reply["bad"]:
-            err.print(f"DAMAGED  {name}", markup=False)
+            err.print(clean(f"DAMAGED  {name}"), markup=False)
         return EXIT_FAILED
     client.post("/api/export", {"path": path, "since": args.since})
     p = progress_bar(client, "/api/export")
     if p["state"] == "failed":
-        err.print(f"rigctl: the export stopped: {p.get('error')}. Run it again to carry on.", markup=False)
+        err.print(clean(f"rigctl: the export stopped: {p.get('error')}. Run it again to carry on."),
+                  markup=False)
         return EXIT_FAILED
-    out.print(f"{p['dest']}: {p['copied']} copied, {p['skipped']} already there and intact"
-              + (f", {len(p['repaired'])} damaged copies replaced" if p["repaired"] else "")
-              + "; every file read back and checked", markup=False)
+    out.print(clean(f"{p['dest']}: {p['copied']} copied, {p['skipped']} already there and intact"
+                    + (f", {len(p['repaired'])} damaged copies replaced" if p["repaired"] else "")
+                    + "; every file read back and checked"), markup=False)
     return EXIT_OK
 
 
 def cmd_prune(client: Client, args) -> int:
     reply = client.post("/api/prune", {"keep_days": args.keep_days})
     for sid in reply["deleted"]:
-        out.print(f"removed   {sid} (exported and verified)", markup=False)
+        out.print(clean(f"removed   {sid} (exported and verified)"), markup=False)
     for sid in reply["kept_unexported"]:
-        out.print(f"kept      {sid} (never exported: export it first)", markup=False)
+        out.print(clean(f"kept      {sid} (never exported: export it first)"), markup=False)
     return EXIT_OK

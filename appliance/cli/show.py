@@ -11,7 +11,7 @@ import re
 import time
 
 from .client import Client, ErrorReply, Unreachable
-from .output import EXIT_OK, out
+from .output import EXIT_OK, clean, out
 from .views import projector_line
 
 
@@ -27,7 +27,7 @@ def _progress_line(s: dict) -> str:
     line = f"{s['state']:<10} " + ", ".join(parts)
     if show.get("ready_in_s"):
         line += f"   ready in {show['ready_in_s']:.0f} s"
-    return line
+    return clean(line)
 
 
 def _follow(client: Client, until, since_id: int) -> int:
@@ -39,7 +39,7 @@ def _follow(client: Client, until, since_id: int) -> int:
             for e in client.get("/api/events", since_id=since_id)["events"]:
                 since_id = max(since_id, e["id"] or 0)
                 if e["code"] not in ("show.state",):
-                    out.print(f"  {e['message']}", markup=False)
+                    out.print(clean(f"  {e['message']}"), markup=False)
             line = _progress_line(s)
             # A line when a step changes, and a countdown every 5 s in between.
             shape = re.sub(r"\d+ s", "", line)
@@ -78,7 +78,7 @@ def cmd_relay(client: Client, args) -> int:
         extra = f" (warming up, {details['warmup_left_s']:.0f} s)"
     elif details["cooldown_left_s"]:
         extra = f" (cooling down, {details['cooldown_left_s']:.0f} s)"
-    out.print(f"{args.name}: {'on' if details['on'] else 'off'}{extra}", markup=False)
+    out.print(clean(f"{args.name}: {'on' if details['on'] else 'off'}{extra}"), markup=False)
     return EXIT_OK
 
 
@@ -110,7 +110,7 @@ def cmd_shutdown(client: Client, args) -> int:
                 return EXIT_OK
             for e in events:
                 since = max(since, e["id"] or 0)
-                out.print(f"  {e['message']}", markup=False)
+                out.print(clean(f"  {e['message']}"), markup=False)
                 if e["code"] == "power.shutdown_command":
                     return EXIT_OK
             time.sleep(0.5)

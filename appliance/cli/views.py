@@ -9,6 +9,8 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
+from .output import clean
+
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
@@ -77,6 +79,16 @@ def generator_lines(g: dict) -> list[Text]:
     return lines
 
 
+def shown(line: Text) -> Text:
+    """``line`` with its control characters replaced; one for one, so its styles stay put.
+
+    A status line carries what the daemon was told from outside: a meter's
+    error, a projector's reason, a session's id.
+    """
+    line.plain = clean(line.plain)
+    return line
+
+
 def status_view(s: dict, url: str) -> Group:
     head = Text("rig       ") + Text(s["state"].upper(), style="bold") + Text(f"   {url}", style="dim")
     if s.get("sim"):
@@ -104,7 +116,7 @@ def status_view(s: dict, url: str) -> Group:
         lines.append(Text("pi        " + ", ".join(b for b in bits if b)))
     lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
                       f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
-    return Group(*lines)
+    return Group(*(shown(line) for line in lines))
 
 
 def projector_line(p: dict) -> Text:
@@ -125,7 +137,7 @@ def projector_line(p: dict) -> Text:
         line.append(f"   lamp {p['lamp_hours']} h", style="dim")
     for e in p.get("errors") or []:
         line.append(f"   {e['part']}: {e['level']}", style="bold red" if e["level"] == "error" else "yellow")
-    return line
+    return shown(line)
 
 
 def duration(seconds) -> str:

@@ -1,0 +1,141 @@
+"""`doctor`: what a technician can check over SSH, without the daemon, that keeps the rig closed.
+
+It reads the config the daemon would (``--config``, else ``$RIG_CONFIG``,
+else /etc/mdu-rig/rig.toml) as raw TOML, so a config the daemon would refuse
+is still examined, and flags:
+
+- a PIN that does not protect a rig reachable from the network: none, fewer
+  than 6 digits, one digit repeated (111111) or a run (123456, 987654);
+- a config file other accounts may read (the PIN, the projector's
+  password) or write;
+- a session key (``<data_dir>/web.secret``) any account but the daemon's
+  may read, and a data folder (the debates' recordings) others may enter;
+- a ``--pin-file`` other accounts may read.
+
+One line per finding, with what to do; exit 0 when nothing is flagged, 1
+otherwise (and 1 when a file cannot be read: run it with sudo).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+
+from .output import EXIT_FAILED, EXIT_OK, clean, out
+
+WEB_DEFAULT = {"listen": "127.0.0.1:8080", "pin": ""}
+DATA_DIR_DEFAULT = "/var/lib/mdu-rig"
+MIN_DIGITS = 6
+
+
+def weak_pin(pin: str) -> str | None:
+    """Why ``pin`` is too weak for a rig on a network, or None."""
+    if not pin:
+        return "no PIN"
+    if not (pin.isascii() and pin.isdigit()):
+        return "a PIN that is not digits only"
+    if len(pin) < MIN_DIGITS:
+        return f"a PIN of {len(pin)} digits"
+    if len(set(pin)) == 1:
+        return "a PIN of one digit repeated"
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:])}
+    if steps in ({1}, {9}):
+        return "a PIN that is a run of digits"
+    return None
+
+
+def _mode(path: Path) -> int | None:
+    """The file's permission bits; None if it is not there (PermissionError if we may not look)."""
+    try:
+        return stat.S_IMODE(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _config_path(args) -> Path | None:
+    from ..config import DEFAULT_PATH
+    given = getattr(args, "config", None) or os.environ.get("RIG_CONFIG")
+    if given:
+        return Path(given)
+    return DEFAULT_PATH if DEFAULT_PATH.exists() else None     # exists() raises if we may not look
+
+
+def findings(args) -> list[str]:
+    """Every problem found, one line each, each saying what to do."""
+    found: list[str] = []
+    path = _config_path(args)
+    pin_file = getattr(args, "pin_file", None)
+    if pin_file:
+        mode = _mode(Path(pin_file))
+        if mode is not None and mode & 0o077:
+            found.append(f"PIN FILE  {pin_file} is mode {mode:04o}, readable by other accounts: "
+                         f"chmod 600 {pin_file}")
+    if path is None:
+        out.print("no config file: rigd runs the simulated rig, on loopback only", markup=False)
+        return found
+    mode = _mode(path)
+    if mode is None:
+        return found + [f"CONFIG    {path}: no such file (give --config FILE)"]
+    if mode & 0o007:
+        found.append(f"CONFIG    {path} is mode {mode:04o}: other accounts can read the PIN and "
+                     f"passwords; sudo chown root:mdurig {path} && sudo chmod 640 {path}")
+    elif mode & 0o020:
+        found.append(f"CONFIG    {path} is mode {mode:04o}: the daemon's group may change it; "
+                     f"sudo chmod 640 {path}")
+    try:
+        table = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except PermissionError:
+        raise
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return found + [f"CONFIG    cannot read {path}: {exc}; `rigctl config check {path}` says more"]
+
+    web = {**WEB_DEFAULT, **(table.get("web") or {})}
+    found.extend(_pin_findings(str(web["listen"]), str(web["pin"])))
+
+    data_dir = Path(str((table.get("storage") or {}).get("data_dir", DATA_DIR_DEFAULT))).expanduser()
+    if not data_dir.is_absolute():
+        data_dir = path.resolve().parent / data_dir          # as load_config reads it
+    found.extend(_data_findings(data_dir))
+    return found
+
+
+def _pin_findings(listen: str, pin: str) -> list[str]:
+    from ..config.sections import WebConfig
+    web = WebConfig(listen=listen, pin=pin)
+    if web.loopback:
+        return []                    # only this Pi reaches it: the kiosk and SSH need no PIN
+    why = weak_pin(pin)
+    if why is None:
+        return []
+    return [f"PIN       {why}, and [web] listen = {listen} is reachable from the network: "
+            f"set [web] pin to {MIN_DIGITS} to 12 digits, not one digit repeated nor a run like "
+            f"123456 (or listen on 127.0.0.1)"]
+
+
+def _data_findings(data_dir: Path) -> list[str]:
+    found = []
+    key = data_dir / "web.secret"
+    mode = _mode(key)
+    if mode is not None and mode & 0o077:
+        found.append(f"KEY       {key} is mode {mode:04o}: whoever reads it can forge a session; "
+                     f"sudo chmod 600 {key}")
+    mode = _mode(data_dir)
+    if mode is not None and mode & 0o007:
+        found.append(f"DATA      {data_dir} is mode {mode:04o}: other accounts can enter it (the "
+                     f"debates' recordings, the session key); sudo chmod 750 {data_dir}")
+    return found
+
+
+def cmd_doctor(args) -> int:
+    try:
+        found = findings(args)
+    except PermissionError as exc:
+        found = [f"CANNOT    look at {exc.filename} as this account: run `sudo rigctl doctor`"]
+    for line in found:
+        out.print(clean(line), markup=False)
+    if not found:
+        out.print("nothing to flag: the PIN, the config and the key files are as they should be",
+                  markup=False)
+    return EXIT_FAILED if found else EXIT_OK
