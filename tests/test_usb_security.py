@@ -249,3 +249,15 @@ def test_verify_reads_nothing_outside_the_export_and_runs_as_a_job(rig, usb):
     # the API stayed free meanwhile, and a stick outside usb_roots is not read at all
     status, reply = rig.post("/api/export/verify", {"path": str(rig.data_dir)})
     assert status == 409 and reply["error"] == "export_not_removable", reply
+
+
+def test_rigctl_follows_the_check_of_a_stick_and_names_what_is_damaged(rig, usb):
+    stick = usb / "stick"
+    stick.mkdir()
+    assert rig.rigctl("export", str(stick)).returncode == 0
+    result = rig.rigctl("export", str(stick), "--verify")
+    assert result.returncode == 0 and "every file matches" in result.stdout, result.stderr
+    report = stick / ROOT / "report.csv"
+    report.write_text(report.read_text() + "tampered\n")
+    result = rig.rigctl("export", str(stick), "--verify")
+    assert result.returncode == 1 and "DAMAGED  report.csv" in result.stderr

@@ -73,12 +73,20 @@ def cmd_report(client: Client, args) -> int:
 def cmd_export(client: Client, args) -> int:
     path = os.path.abspath(args.path)
     if args.verify:
-        reply = client.post("/api/export/verify", {"path": path})
-        if reply["ok"]:
-            out.print(clean(f"{reply['path']}: every file matches its checksum"), markup=False)
+        # The stick is read back in the daemon's background job; the bar follows it.
+        client.post("/api/export/verify", {"path": path})
+        p = progress_bar(client, "/api/export/verify")
+        if p["state"] == "failed":
+            err.print(clean(f"rigctl: the check stopped: {p.get('error')}"), markup=False)
+            return EXIT_FAILED
+        if p.get("ok"):
+            out.print(clean(f"{p['path']}: every file matches its checksum"), markup=False)
             return EXIT_OK
-        for name in reply["bad"]:
+        for name in p.get("bad", []):
             err.print(clean(f"DAMAGED  {name}"), markup=False)
+        for entry in p.get("refused", []):
+            name, why = (entry.get("name"), entry.get("reason")) if isinstance(entry, dict) else (entry, "")
+            err.print(clean(f"REFUSED  {name} ({why})"), markup=False)
         return EXIT_FAILED
     client.post("/api/export", {"path": path, "since": args.since})
     p = progress_bar(client, "/api/export")
