@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+import re
+import threading
+
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..store import StoreClosed
@@ -23,6 +26,17 @@ from .ui import ui
 
 #: requests larger than this are refused before they are read
 MAX_BODY_BYTES = 64 * 1024
+#: longest piece of a request (an id, a name) an error message repeats whole
+ECHO_MAX = 60
+
+#: places (exception type, file, line) whose traceback is already in the log
+_seen: set = set()
+_seen_lock = threading.Lock()
+
+
+def _capped(text: str) -> str:
+    """``text`` with every run of more than ECHO_MAX characters without a space cut short."""
+    return re.sub(r"\S{%d,}" % (ECHO_MAX + 1), lambda m: m.group(0)[:ECHO_MAX - 1] + "…", text)
 
 
 def create_app(daemon) -> Flask:
@@ -47,7 +61,7 @@ def create_app(daemon) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify(error=code, message=exc.description), exc.code
+        return jsonify(error=code, message=_capped(exc.description or "")), exc.code
 
     @app.errorhandler(StoreClosed)
     def shutting_down(exc: StoreClosed):
@@ -55,7 +69,23 @@ def create_app(daemon) -> Flask:
 
     @app.errorhandler(Exception)
     def crash(exc: Exception):
-        app.logger.exception("request failed")
-        return jsonify(error="internal_error", message=f"{type(exc).__name__}: {exc}"), 500
+        # The body says nothing of the exception (it may name files, paths or
+        # values); the log has the traceback, once per place it happened.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = (type(exc).__name__, tb.tb_frame.f_code.co_filename if tb else "",
+                 tb.tb_lineno if tb else 0)
+        with _seen_lock:
+            first = where not in _seen
+            if first and len(_seen) < 200:
+                _seen.add(where)
+        path = _capped(request.path)
+        if first:
+            app.logger.exception("request failed: %s %s", request.method, path)
+        else:
+            app.logger.error("request failed again: %s %s (%s at %s:%s; traceback logged before)",
+                             request.method, path, where[0], where[1].rpartition("/")[2], where[2])
+        return jsonify(error="internal_error", message="internal error (see the rig's log)"), 500
 
     return app

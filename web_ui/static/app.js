@@ -48,10 +48,9 @@ async function loadLanguage(lang) {
 
 async function api(method, path, body) {
   const options = { method, headers: { "X-Rig-Origin": "ui", "Accept-Language": ui.lang } };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
+  // The rig takes changes only as JSON (a form on another site cannot send that).
+  if (method !== "GET") options.headers["Content-Type"] = "application/json";
+  if (body !== undefined) options.body = JSON.stringify(body);
   let reply;
   try {
     reply = await fetch(path + (path.includes("?") ? "&" : "?") + `lang=${ui.lang}`, options);
@@ -519,10 +518,32 @@ const actions = {
   prune: () => api("POST", "/api/prune", { keep_days: 30 }),
   login: async () => {
     await api("POST", "/api/login", { pin: $("#pin").value });
+    $("#pin").value = "";
     $("#pinpad").classList.add("hidden");
+    showLogout(true);
     connect();
   },
+  logout: async () => {
+    const state = await api("POST", "/api/logout", {});
+    showLogout(false);
+    if (!state.ok) { if (source) source.close(); $("#pinpad").classList.remove("hidden"); }
+  },
 };
+
+// Leaving the rig to someone else: shown only while a PIN session is open.
+function showLogout(visible) {
+  let button = $("#logout");
+  if (!button && visible) {
+    button = document.createElement("button");
+    button.id = "logout";
+    button.dataset.action = "logout";
+    button.innerHTML = '<span class="icon">⏏</span><span data-i18n="ui.logout"></span>';
+    $("#screen-screening .office").appendChild(button);
+  }
+  if (!button) return;
+  $("[data-i18n]", button).textContent = T("ui.logout");
+  button.classList.toggle("hidden", !visible);
+}
 
 function relayAction(el) {
   const name = el.dataset.relay;
@@ -556,6 +577,7 @@ window.addEventListener("resize", () => { ui.chart = null; drawChart(); });
   const state = await fetch("/api/login").then((r) => r.json()).catch(() => ({ ok: true }));
   if (!state.ok) $("#pinpad").classList.remove("hidden");
   await loadLanguage(ui.lang);
+  if (state.session) showLogout(true);
   loadAlerts().catch(() => {});
   loadProgramme().catch(() => {});
 })();
