@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .helpers import BIN, REPO, wait_for
+from .helpers import BIN, REPO, free_port, wait_for
 
 SCREENS = ["home", "generator", "programme", "debate", "screening", "alerts"]
 SIZES = [(800, 480), (1280, 800)]
@@ -245,7 +245,8 @@ def test_lan_mode_needs_a_pin(tmp_path, rig_process):
     assert result.returncode == 2 and "[web] pin: required" in result.stderr
 
     rig = rig_process(start=False)
-    rig.config["web"] = {"listen": f"0.0.0.0:{rig.port}", "pin": "246813"}
+    rig.config["web"] = {"listen": f"0.0.0.0:{rig.port}", "pin": "246813",
+                         "kiosk_listen": f"127.0.0.1:{free_port()}"}
     from .helpers import to_toml
     rig.config_path.write_text(to_toml(rig.config))
     rig.env["RIG_PIN"] = "246813"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
+import types
 import re
 import socket
 import sys
@@ -19,7 +20,7 @@ import uuid
 
 import pytest
 
-from .helpers import to_toml, wait_for
+from .helpers import free_port, to_toml, wait_for
 
 PIN = "246813"
 
@@ -85,7 +86,9 @@ def events(rig, code, cookie) -> list[dict]:
 
 def start_lan(rig, pin=PIN):
     """Serve on every address with ``pin``; wait until rigd answers (without a PIN: /api/login)."""
-    rig.config["web"] = {"listen": f"0.0.0.0:{rig.port}", "pin": pin}
+    rig.kiosk_port = free_port()
+    rig.config["web"] = {"listen": f"0.0.0.0:{rig.port}", "pin": pin,
+                         "kiosk_listen": f"127.0.0.1:{rig.kiosk_port}"}
     rig.config_path.write_text(to_toml(rig.config))
     rig.start(wait=False)
 
@@ -237,6 +240,10 @@ def test_the_kiosk_on_loopback_needs_no_pin_but_the_network_listener_always_does
         assert call(rig, "GET", "/api/status", host=f"{own}:{rig.port}").status == 401
     lan = start_lan(rig_process(start=False))
     assert call(lan, "GET", "/api/status").status == 401     # through the LAN listener
+    # The touch screen's own loopback listener: its own door, no PIN to type.
+    kiosk = types.SimpleNamespace(port=lan.kiosk_port)
+    assert call(kiosk, "GET", "/api/status", host=f"127.0.0.1:{lan.kiosk_port}").status == 200
+    assert call(kiosk, "POST", "/api/show/stop", {}, host=f"127.0.0.1:{lan.kiosk_port}").status == 409
 
 
 def _answers(rig):
@@ -468,3 +475,9 @@ def test_the_touch_screen_logs_in_and_out(lan_rig, page):
     page.locator("#pinpad").wait_for(state="visible")
     assert page.evaluate("fetch('/api/status').then(r => r.status)") == 401
     assert page.context.cookies() == [] or all(c["value"] == "" for c in page.context.cookies())
+
+
+def test_a_screening_id_too_large_for_the_store_is_simply_not_there(rig_process):
+    rig = rig_process()
+    code, body = rig.get("/api/screenings/99999999999999999999")
+    assert code == 404 and body["error"] == "not_found"

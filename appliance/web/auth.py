@@ -64,6 +64,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, request, session
 
+from ..secrets import create_private
+
 from .common import refusal
 from .throttle import Throttle
 
@@ -85,8 +87,11 @@ def secret_key(data_dir: Path) -> bytes:
     except OSError:
         pass
     key = secrets.token_bytes(32)
-    path.write_bytes(key)
-    path.chmod(0o600)
+    try:
+        create_private(path, key)              # 0600 from its first byte
+    except FileExistsError:                    # too short, or something planted in its place
+        path.unlink()
+        create_private(path, key)
     return key
 
 

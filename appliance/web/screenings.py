@@ -23,10 +23,11 @@ def _record(sid):
     if sid == "current":
         record = d.screenings.current()
         return record
-    try:
-        return d.screenings.get(int(sid))
-    except ValueError:
-        abort(404, f"no screening {sid!r}")
+    # A screening's id is a small whole number; anything else (or an id past SQLite's
+    # integers) is simply not there.
+    if not sid.isascii() or not sid.isdigit() or len(sid) > 12:
+        abort(404, "no such screening")
+    return d.screenings.get(int(sid))
 
 
 @screenings.get("/screenings")
