@@ -15,6 +15,7 @@ it is shown with the extract.
 from __future__ import annotations
 
 import json
+import os
 import logging
 import subprocess
 import threading
@@ -36,12 +37,30 @@ def is_partial(path: Path) -> bool:
     return path.name.startswith(".") and path.name.endswith(PARTIAL)
 
 
+def _confined() -> None:
+    """In the probe's child, before ffprobe starts: a stranger's file gets bounded means."""
+    import resource
+    for limit, value in ((resource.RLIMIT_CPU, PROBE_TIMEOUT_S), (resource.RLIMIT_AS, 1 << 30),
+                         (resource.RLIMIT_FSIZE, 0), (resource.RLIMIT_NOFILE, 64),
+                         (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(limit, (value, value))
+
+
 def probe(path: Path) -> tuple[float | None, list[dict], str | None]:
-    """(duration, tracks, error) of a media file, from ffprobe."""
+    """(duration, tracks, error) of a media file, from ffprobe.
+
+    Films come from strangers' sticks: ffprobe runs with no environment, in
+    the file's folder, reading local files only (no network protocol a
+    playlist could name), with CPU, memory and open files bounded and no
+    file of its own to write (the rigd unit keeps devices closed to it too).
+    """
     try:
         result = subprocess.run(
-            ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-             str(path)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+            ["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-print_format", "json",
+             "-show_format", "-show_streams", str(path)],
+            capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            cwd=str(Path(path).parent), preexec_fn=_confined, close_fds=True)
     except subprocess.TimeoutExpired:
         return None, [], f"probing took more than {PROBE_TIMEOUT_S} s"
     except OSError as exc:

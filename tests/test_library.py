@@ -172,3 +172,4 @@ def test_an_interrupted_copy_leaves_no_file_in_the_library(tmp_path, library):
     assert library.items() == []                   # the half copy is not a film
     assert library.clean_partials() == 1           # and goes at the next start
     assert list(films.iterdir()) == []
+
