@@ -229,9 +229,9 @@ class Daemon:
         """A catalog text with the names in it (relays, states) in ``lang`` too."""
         return self.catalog.message(key, data, lang, self.config.relays)
 
-    def status(self, after_step: int | None = None) -> dict:
-        """The rig's last snapshot; with ``after_step``, once it shows that step (briefly)."""
-        status = self.rig.snapshot if after_step is None else self.rig.snapshot_after(after_step)
+    def status(self, after_step: int | None = None, wait_s: float = 0.5) -> dict:
+        """The rig's last snapshot; with ``after_step``, once it shows that step (or ``wait_s``)."""
+        status = self.rig.snapshot if after_step is None else self.rig.snapshot_after(after_step, wait_s)
         if self.sim is not None:
             status = {**status, "sim": {"scenario": self.sim.scenario}}
         return status
@@ -366,8 +366,9 @@ class Daemon:
         except Exception:
             rig_ok = False
         # The web server's thread alive is not enough: busy workers answer nothing.
+        # (Asked only under a watchdog: a request a second is not free.)
         web_ok = self._server_thread is not None and self._server_thread.is_alive() \
-            and self._api_answers()
+            and (not self.notifier.watchdog_interval_s or self._api_answers())
         return loop_ok and rig_ok and web_ok
 
     def _api_answers(self, timeout_s: float = 2.0) -> bool:

@@ -219,7 +219,7 @@ class Rig(GeneratorMixin, PartsMixin):
 
     def _handle_now(self, msg: Msg):
         self.step_no += 1
-        before = self._intent_key()
+        self._saved_key = before = self._intent_key()
         try:
             if msg.kind in SEQUENCED:
                 result = self._sequence(msg)
@@ -227,7 +227,8 @@ class Rig(GeneratorMixin, PartsMixin):
                 result = getattr(self, "_on_" + msg.kind.replace(".", "_"))(msg)
         finally:
             self.heartbeat = self.clock.monotonic()
-            if self._intent_key() != before:
+            # Once per step at most, unless relays moved (then written before, see _apply).
+            if self._intent_key() not in (before, self._saved_key):
                 self._save_intent()
             if msg.kind not in QUIET:
                 self.publish()
@@ -269,10 +270,16 @@ class Rig(GeneratorMixin, PartsMixin):
             msg = Msg("tick", "clock")          # a switch starts timers: look again now
 
     def _apply(self, effects: list) -> None:
-        if any(isinstance(e, Switch) for e in effects):
+        switches = {e.relay: e for e in effects if isinstance(e, Switch)
+                     if self.loads[e.relay].is_on != e.on}
+        if switches:
             # Written down before the relays move: a kill between the two must not
             # bring back a load the rig had just switched off.
-            self._save_intent({e.relay: e for e in effects if isinstance(e, Switch)})
+            self._save_intent(switches)
+            after = {n: e.on for n, e in switches.items()}
+            relays = tuple(after.get(n, l.is_on) for n, l in self.loads.items())
+            k = self._intent_key()
+            self._saved_key = (k[0], relays, *k[2:])
         for effect in effects:
             try:
                 if isinstance(effect, Switch):

@@ -158,7 +158,8 @@ def test_a_relay_change_reaches_the_screen_within_300_ms(ui_rig, page):
     page.wait_for_timeout(500)                    # the live stream is open
     for on in (True, False, True):
         started = time.monotonic()
-        rig.post("/api/relays/lights", {"on": on})
+        code, reply = rig.post("/api/relays/lights", {"on": on})
+        assert code == 200, reply
         page.wait_for_function(
             f"document.querySelector('[data-action=relay-lights]').classList.contains('on') === {str(on).lower()}",
             timeout=2000, polling="raf")

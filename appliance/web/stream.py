@@ -68,7 +68,7 @@ def events_stream():
                         break
                     extra["message"] = d.message(f"event.{extra['code']}", extra["data"], language)
                     yield _sse("event", extra)
-                yield _sse("status", d.status(after_step=step))
+                yield _sse("status", d.status(after_step=step, wait_s=2.0))
         finally:
             d.events.unsubscribe(q)
 
