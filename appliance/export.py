@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import (Grew, below_roots, lexical, mount_of, open_dir_nofollow, open_regular,
-                    read_bounded, relative_parts, sha256_of)
+                    read_bounded, relative_parts, sha256_of, walk_dirs)
 from .recording import FINAL_NAME, Session, sessions
 from .reports import report, to_csv
 from .jobs import Jobs
@@ -117,25 +117,6 @@ class Removable:
 
 # --- files on the stick, through folder handles -------------------------------------------
 
-def _walk_dirs(root_fd: int, parts, make: bool) -> int:
-    """A handle on the folder ``parts`` below ``root_fd`` (made if ``make``), no link followed."""
-    fd = os.dup(root_fd)
-    try:
-        for part in parts:
-            if make:
-                try:
-                    os.mkdir(part, 0o755, dir_fd=fd)
-                except FileExistsError:
-                    pass
-            nxt = open_dir_nofollow(part, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def _hash_at(dir_fd: int, name: str, drop_cache: bool = True, on_bytes=None,
              max_size: int | None = None) -> str:
     """SHA-256 of the regular file ``name`` in ``dir_fd`` as the stick gives it back: the page
@@ -169,7 +150,7 @@ def _write_verified(blocks, out_fd: int, rel: str, on_bytes=lambda n: None) -> s
     is not what was written.
     """
     parts = rel.split("/")
-    dir_fd = _walk_dirs(out_fd, parts[:-1], make=True)
+    dir_fd = walk_dirs(out_fd, parts[:-1], make=True)
     name = parts[-1]
     temp = f".{name}.partial"
     try:
@@ -211,7 +192,7 @@ def _size_at(out_fd: int, rel: str) -> int | None:
     """Size of the regular file ``rel`` below ``out_fd``; None if absent or anything else."""
     parts = rel.split("/")
     try:
-        dir_fd = _walk_dirs(out_fd, parts[:-1], make=False)
+        dir_fd = walk_dirs(out_fd, parts[:-1], make=False)
     except OSError:
         return None
     try:
@@ -226,7 +207,7 @@ def _size_at(out_fd: int, rel: str) -> int | None:
 def _read_back_at(out_fd: int, rel: str) -> str | None:
     parts = rel.split("/")
     try:
-        dir_fd = _walk_dirs(out_fd, parts[:-1], make=False)
+        dir_fd = walk_dirs(out_fd, parts[:-1], make=False)
     except OSError:
         return None
     try:
@@ -302,7 +283,7 @@ def check_export(export_dir, on_progress=None, max_file: int = MAX_FILE) -> dict
                 seen.add(name)
                 note(current=name)
                 try:
-                    dir_fd = _walk_dirs(dfd, parts[:-1], make=False)
+                    dir_fd = walk_dirs(dfd, parts[:-1], make=False)
                 except FileNotFoundError:
                     result["bad"].append(name)
                     note(files_done=n)

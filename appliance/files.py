@@ -150,6 +150,26 @@ def open_dir_nofollow(path, dir_fd: int | None = None) -> int:
     return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
 
 
+def walk_dirs(dir_fd: int, parts, make: bool = False) -> int:
+    """A handle on the folder ``parts`` below ``dir_fd``, following no link on the way (made,
+    0755, where missing if ``make``). The caller closes it. Raises OSError (ELOOP for a link)."""
+    fd = os.dup(dir_fd)
+    try:
+        for part in parts:
+            if make:
+                try:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            nxt = open_dir_nofollow(part, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def open_beneath(dir_fd: int, parts, flags: int = os.O_RDONLY, mode: int = 0o644,
                  make_dirs: bool = False) -> int:
     """Open ``parts`` (a relative name already split) below the folder ``dir_fd``, following no
@@ -158,17 +178,8 @@ def open_beneath(dir_fd: int, parts, flags: int = os.O_RDONLY, mode: int = 0o644
     With ``make_dirs``, missing folders are created (0755). Raises OSError (ELOOP for a link).
     """
     parts = list(parts)
-    fd = os.dup(dir_fd)
+    fd = walk_dirs(dir_fd, parts[:-1], make=make_dirs)
     try:
-        for part in parts[:-1]:
-            if make_dirs:
-                try:
-                    os.mkdir(part, 0o755, dir_fd=fd)
-                except FileExistsError:
-                    pass
-            nxt = open_dir_nofollow(part, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
         return os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
     finally:
         os.close(fd)
