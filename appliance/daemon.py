@@ -285,9 +285,10 @@ class Daemon:
                                "(is another rigd running? change [web] listen)")
         self._server_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
         self._server_thread.start()
-        if not web.loopback and web.kiosk_listen:
-            # The crew's screen has its own door and workers: a crowd on the Wi-Fi
-            # (or an attack from it) cannot keep it waiting.
+        if web.kiosk_listen and web.kiosk_listen != web.listen:
+            # The crew's screen has its own door and workers, whatever [web] listen says:
+            # a crowd on the Wi-Fi (or an attack from it) cannot keep it waiting, and it
+            # never meets the PIN pad.
             host, _, port = web.kiosk_listen.rpartition(":")
             try:
                 self._kiosk_server = waitress.create_server(
@@ -335,7 +336,8 @@ class Daemon:
                 now = self.clock.monotonic()
                 if now >= next_ping:
                     next_ping = now + ping_every
-                    self.notifier.send(*self._alive_lines())
+                    if self.notifier.address:          # only under systemd: asking costs
+                        self.notifier.send(*self._alive_lines())
                 if now >= next_compact:
                     next_compact = now + COMPACT_EVERY_S
                     housekeeping.compact(self.store, self.clock, self.config.storage)

@@ -35,6 +35,11 @@ BOOT_S = 60.0
 DROP_HOLD_S = 5.0
 
 
+def knows(v) -> bool:
+    """The projector's word on its lamp can be trusted: it answers, and not with a fault."""
+    return v is not None and v.talks and v.power != "fault"
+
+
 def booting(world: World) -> bool:
     """Mains is on, and the projector has not answered yet: it may still be starting."""
     v = world.projector
@@ -52,9 +57,10 @@ def bring_up(show, world: World, fx):
     v, now = world.projector, world.now
     if v is None or v.link == "none" or not world.loads["projector"].on:
         return show, True
-    if not v.talks:
-        # Not answering yet: wait for it to boot; past that, the relay's timers decide.
-        return show, not booting(world)
+    if not knows(v):
+        # Not answering yet: wait for it to boot; past that (or in fault), the relay's timers
+        # decide, and the projector's panel shows why.
+        return show, v.power == "fault" or not booting(world)
     if v.power == "on":
         return show, True
     if v.power == "standby" and (show.projector_cmd != "on" or now - show.projector_cmd_at >= RETRY_S):
@@ -77,7 +83,7 @@ def bring_down(show, world: World, fx, origin: str):
                        drop_since=None)
         if v.link != "none":
             show = _power(show, False, now, fx)
-        if not v.talks:
+        if not knows(v):
             # No link, or it does not answer: only the crew can switch the lamp off.
             fx.append(Emit("projector.press_power", "warning", "show", {"cooldown_s": round(v.cooldown_s)}))
         return show, False
@@ -86,7 +92,7 @@ def bring_down(show, world: World, fx, origin: str):
         fx.append(Emit("projector.cooldown_timeout", "warning", "show", {"waited_s": round(waited)}))
         fx.append(Switch("projector", False, origin, cool=False))
         return show, False
-    if v.talks:                                      # its own word
+    if knows(v):                                     # its own word
         if v.power == "standby":
             fx.append(Switch("projector", False, origin, cool=False))
         elif v.power in ("on", "warming") and now - show.projector_cmd_at >= RETRY_S:
@@ -128,7 +134,7 @@ def hot(show, world: World) -> float:
     load, v, now = world.loads.get("projector"), world.projector, world.now
     if load is None or not load.on or v is None or not v.lamp:
         return 0.0
-    if v.talks:
+    if knows(v):
         if v.power == "cooling":
             started = show.cooling_from if show.cooling_from is not None else now
             return max(1.0, v.cooldown_s - (now - started))
@@ -147,7 +153,7 @@ def cooldown_left(show, world: World) -> float | None:
             or not world.loads["projector"].on:
         return None
     cap = v.cooldown_max_s - (now - show.cooling_from)
-    if v.talks:
+    if knows(v):
         return max(0.0, min(cap, v.cooldown_s - (now - show.cooling_from)))
     if show.lamp_off_at is None:
         return max(0.0, cap)

@@ -37,7 +37,7 @@ from .snapshot import build_snapshot
 log = logging.getLogger(__name__)
 
 #: how often the rig thread looks at the clock: while a sequence runs, a film plays, or idle
-TICK_BUSY_S, TICK_PLAYING_S, TICK_IDLE_S = 0.1, 0.5, 1.0
+TICK_BUSY_S, TICK_PLAYING_S, TICK_IDLE_S = 0.1, 0.5, 5.0
 #: how long a caller waits for the rig thread's answer before giving up
 CALL_TIMEOUT_S = 10.0
 #: messages that change nothing anyone sees: no new snapshot after them
@@ -82,6 +82,7 @@ class Rig(GeneratorMixin, PartsMixin):
         self.projector_alarmed = False         # a lost link was told
         self.screenings = None
         self.recording = "off"                 # off | active | busy | interrupted
+        self.recording_job: str | None = None  # what the recorder is busy with
         self.screening_id: int | None = None
         self.lamp_noted_for: int | None = None     # the screening whose lamp hours are noted
         self.peak_load: float | None = None
@@ -93,12 +94,15 @@ class Rig(GeneratorMixin, PartsMixin):
         #: the step under way, and the one the snapshot shows: a live screen told
         #: of an event waits for the snapshot of the step that made it
         self.step_no = self.published_step = 0
+        self._written_key = None                # the intent as last written to the card
         self._published = threading.Condition()
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         if recovered:
             self._recover(recovered)
+        # What is on the card already: nothing is written again until something changes.
+        self._written_key = self._intent_key()
         self.publish()
 
     # --- any thread -------------------------------------------------------------
@@ -195,6 +199,8 @@ class Rig(GeneratorMixin, PartsMixin):
             if msg.kind == "tick":
                 next_tick = self.clock.monotonic() + self._tick_every()
             self._serve(msg, future)
+            # A step that started a sequence (or a film) wants the clock sooner.
+            next_tick = min(next_tick, self.clock.monotonic() + self._tick_every())
 
     def _tick_every(self) -> float:
         if self.show.busy or self.state == "power_lost":
@@ -219,7 +225,6 @@ class Rig(GeneratorMixin, PartsMixin):
 
     def _handle_now(self, msg: Msg):
         self.step_no += 1
-        self._saved_key = before = self._intent_key()
         try:
             if msg.kind in SEQUENCED:
                 result = self._sequence(msg)
@@ -227,8 +232,9 @@ class Rig(GeneratorMixin, PartsMixin):
                 result = getattr(self, "_on_" + msg.kind.replace(".", "_"))(msg)
         finally:
             self.heartbeat = self.clock.monotonic()
-            # Once per step at most, unless relays moved (then written before, see _apply).
-            if self._intent_key() not in (before, self._saved_key):
+            # Written whenever it differs from what is on the card (a failed write is
+            # tried again at the next step); relays moving were written before, see _apply.
+            if self._intent_key() != self._written_key:
                 self._save_intent()
             if msg.kind not in QUIET:
                 self.publish()
@@ -276,10 +282,6 @@ class Rig(GeneratorMixin, PartsMixin):
             # Written down before the relays move: a kill between the two must not
             # bring back a load the rig had just switched off.
             self._save_intent(switches)
-            after = {n: e.on for n, e in switches.items()}
-            relays = tuple(after.get(n, l.is_on) for n, l in self.loads.items())
-            k = self._intent_key()
-            self._saved_key = (k[0], relays, *k[2:])
         for effect in effects:
             try:
                 if isinstance(effect, Switch):
@@ -323,6 +325,10 @@ class Rig(GeneratorMixin, PartsMixin):
                         lamp={"projector_cmd": s.projector_cmd, "cooling_from": as_wall(s.cooling_from),
                               "lamp_off_at": as_wall(s.lamp_off_at),
                               "power_before_off": s.power_before_off})
+            after = {n: e.on for n, e in (switching or {}).items()}
+            k = self._intent_key()
+            self._written_key = (k[0], tuple(after.get(n, l.is_on) for n, l in self.loads.items()),
+                                 *k[2:])
         except Exception:     # the show goes on; recovery will be poorer
             log.exception("could not write the rig's intended state")
 

@@ -113,7 +113,9 @@ class PartsMixin:
         recorder = self.recorder
         if recorder is None or self.recording == "off" or recorder.session is None:
             return None
-        return {"session": recorder.session.id, "active": self.recording == "active"}
+        starting = self.recording == "busy" and self.recording_job in ("recording.start",
+                                                                      "recording.resume")
+        return {"session": recorder.session.id, "active": self.recording == "active" or starting}
 
     def _recorder(self):
         if self.recorder is None:
@@ -172,7 +174,7 @@ class PartsMixin:
 
     def _recording_job(self, name: str, fn, *args, **kwargs):
         """The recorder's slow steps run in the rig's lane; ``busy`` until they report."""
-        self.recording = "busy"
+        self.recording, self.recording_job = "busy", name
         return self.jobs.submit(name, fn, *args, **kwargs)
 
     def _recording_settled(self, name: str, error) -> None:

@@ -80,7 +80,9 @@ def show(rig, now: float, proj: dict | None = None) -> dict:
     s = rig.show
     steps = []
     for name in rig.config.show.order:
-        load = rig.loads[name]
+        load = rig.loads.get(name)
+        if load is None:                 # a rig built without it (a tool, a benchmark)
+            continue
         if name == "projector" and proj is not None and load.is_on and (
                 proj["waiting_for"] or proj["link_state"] == "ok"):
             # The projector's own word, when it has one: it knows its lamp better than a timer.
@@ -123,7 +125,7 @@ def projector(rig) -> dict | None:
     s = rig.show
     waiting_for = None
     if s.cooling_from is not None and on:
-        waiting_for = "crew" if not v.talks and s.lamp_off_at is None else "cooling"
+        waiting_for = "crew" if not lamp.knows(v) and s.lamp_off_at is None else "cooling"
     return {
         "link": v.link,
         # no mains: nothing to talk to, and nothing wrong with that

@@ -45,7 +45,7 @@ def idle_footprint(tmp: Path) -> None:
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     port = sim.stdout.readline().strip()
     # As on a Pi with nobody at the screen: no film loaded, nobody watching the level meter.
-    rig = RigProcess(tmp / "idle", {"sim": {"enabled": False},
+    rig = RigProcess(tmp / "idle", {"sim": {"enabled": False}, "projector": {"link": "none"},
                                     "generator": {"port": port, "poll_interval_s": 1.0,
                                                   "timeout_s": 0.2},
                                     "player": {"vo": "null", "ao": "null"}})

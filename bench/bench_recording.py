@@ -24,7 +24,7 @@ CAMERA = {"camera": {"backend": "testsrc", "width": 1280, "height": 720, "fps": 
 def media_lost(tmp: Path) -> None:
     rig = RigProcess(tmp / "lost", CAMERA)
     rig.start()
-    losses = []
+    losses, back = [], []
     try:
         for run in range(3):
             rig.rigctl("record", "start")
@@ -32,17 +32,25 @@ def media_lost(tmp: Path) -> None:
             asked = rig.status()["recording"]["elapsed_s"]
             session_id = rig.status()["recording"]["session"]
             rig.kill()
-            rig.start()
-            path = rig.data_dir / "recordings" / session_id / "debate.mkv"
-            wait_for(path.exists, 30, 0.05, "recovered file")
-            kept = probe_duration(path)
+            rig.start()                       # answers: the recording goes on in a new part
+            answered = time.monotonic()
+            wait_for(lambda: rig.status()["recording"]["active"], 30, 0.01, "recording again")
+            back.append(time.monotonic() - answered)
+            # What the first part kept: its segments, taken in when the recording resumed.
+            data = Session.load(rig.data_dir / "recordings" / session_id).data
+            kept = sum(seg["duration_s"] for seg in data["segments"] if seg["name"].startswith("part01_"))
             segment = 2.0
             in_progress = asked % segment
             losses.append(max(0.0, asked - kept - in_progress))
             figure(f"  run {run + 1}: recorded {asked:.1f} s, kept {kept:.1f} s", asked - kept, "s lost")
+            rig.rigctl("record", "stop")
+            path = rig.data_dir / "recordings" / session_id / "debate.mkv"
+            wait_for(path.exists, 30, 0.05, "the debate joined")
+            figure(f"  run {run + 1}: both parts joined", probe_duration(path), "s")
     finally:
         rig.stop()
     figure("media lost after kill -9 beyond the open segment (worst)", max(losses), "s", "<= 1 s")
+    figure("kill -9 -> recording again, after the API answers (worst)", max(back), "s", "<= 3 s")
 
 
 def finalize_ten_minutes(tmp: Path) -> None:

@@ -104,7 +104,8 @@ class RigProcess:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        full = merge(self.BASE, {"web": {"listen": f"127.0.0.1:{self.port}"}})
+        # No kiosk listener of its own: test rigs run side by side on one machine.
+        full = merge(self.BASE, {"web": {"listen": f"127.0.0.1:{self.port}", "kiosk_listen": ""}})
         self.config = merge(full, config or {})
         self.config_path = self.directory / "rig.toml"
         self.config_path.write_text(to_toml(self.config))

@@ -128,6 +128,7 @@ def simulated_config(data_dir: str | os.PathLike = "var") -> Config:
     config.player.ao = "null" if not has_display else "auto"
     config.camera.backend = "testsrc"
     config.microphone.backend = "tone"
+    config.web.kiosk_listen = ""          # a laptop: the one listener (its UI on 8080) is enough
     config.recording.min_free_mb = 200
     # A Pi that powers off is not what a laptop wants: say it instead.
     config.power.shutdown_command = ["sh", "-c", "echo '*** the Pi would power off now ***' >&2"]

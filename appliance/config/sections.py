@@ -96,8 +96,8 @@ class WebConfig:
     language: str = _opt("fr", doc="language of messages when a client asks for none")
     pin: str = _opt("", doc="PIN asked of every client; required when listen is not loopback")
     kiosk_listen: str = _opt("127.0.0.1:8081",
-                             doc="the touch screen's own loopback listener (its own workers), used "
-                                 "when listen is reachable from the network; \"\" for none")
+                             doc="the touch screen's own loopback listener (its own workers, no "
+                                 "PIN), whatever listen says; \"\" for none")
 
     def check(self) -> list[str]:
         if self.kiosk_listen:
