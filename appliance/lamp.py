@@ -31,6 +31,8 @@ from .effects import Do, Emit, Switch, World
 RETRY_S = 3.0
 #: how long a projector may take, after its mains comes on, to answer on its link
 BOOT_S = 60.0
+#: a lamp still on this long after the off command: the crew is asked to press its button
+ASK_AFTER_S = 45.0
 #: how long the generator's power must stay down before the meter says the lamp is off
 DROP_HOLD_S = 5.0
 
@@ -95,8 +97,14 @@ def bring_down(show, world: World, fx, origin: str):
     if knows(v):                                     # its own word
         if v.power == "standby":
             fx.append(Switch("projector", False, origin, cool=False))
-        elif v.power in ("on", "warming") and now - show.projector_cmd_at >= RETRY_S:
-            show = _power(show, False, now, fx)      # refused while warming (ERR3): again
+        elif v.power in ("on", "warming"):
+            if now - show.projector_cmd_at >= RETRY_S:
+                show = _power(show, False, now, fx)  # refused while warming (ERR3): again
+            if waited >= ASK_AFTER_S and not show.crew_asked:
+                # It hears but does not obey: only its own button is left.
+                fx.append(Emit("projector.press_power", "warning", "show",
+                               {"cooldown_s": round(v.cooldown_s)}))
+                show = replace(show, crew_asked=True)
         return show, False
     # No word from it: the crew's, or the meter's; mains stays on until then.
     show = _lamp_off_by_meter(show, world, fx)

@@ -35,7 +35,7 @@ for _state, _next in TRANSITIONS.items():     # losing the generator, and shutti
 
 IN_SHOW = ("preparing", "ready", "screening", "debate")
 LAMP_RESET = dict(projector_cmd=None, projector_cmd_at=0.0, cooling_from=None, lamp_off_at=None,
-                  power_before_off=None, drop_since=None)
+                  power_before_off=None, drop_since=None, crew_asked=False)
 PLAYING = ("ready", "screening", "debate")
 
 
@@ -61,6 +61,7 @@ class Show:
     lamp_off_at: float | None = None     # no link: when the lamp is known off
     power_before_off: float | None = None  # no link: the generator's power then
     drop_since: float | None = None      # no link: since when that power has been down
+    crew_asked: bool = False             # the lamp ignored its off command: the crew was asked
 
     @property
     def busy(self) -> bool:

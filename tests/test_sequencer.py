@@ -312,6 +312,20 @@ def test_a_link_lost_at_the_end_of_the_evening_never_cuts_a_lit_lamp():
     assert not rig.loads["projector"].on
 
 
+def test_a_projector_that_hears_but_does_not_obey_gets_its_button_pressed_by_the_crew():
+    rig = FakeRig("pjlink")
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 30)
+    rig.projector.command = lambda on, now: None     # answers, and ignores every command
+    rig.step(Msg("show.stop", "ui"))
+    effects = run(rig, 50)
+    assert [e.code for e in effects if isinstance(e, Emit)].count("projector.press_power") == 1
+    assert switches(effects) == [], "the lamp is lit: mains stays on"
+    rig.projector.button(rig.now)                    # the crew presses it
+    effects = run(rig, 30)
+    assert ("projector", False) in switches(effects) and rig.show.state == "idle"
+
+
 def test_a_projector_that_never_cools_is_cut_at_cooldown_max_with_an_event():
     rig = FakeRig("none")
     rig.step(Msg("show.start", "ui"))
