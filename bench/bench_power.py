@@ -27,7 +27,7 @@ def main() -> None:
         rig = RigProcess(tmp / "rig", {
             "generator": {"poll_interval_s": POLL, "timeout_s": TIMEOUT},
             "camera": {"backend": "testsrc", "width": 640, "height": 360, "bitrate_kbps": 800},
-            "power": {"loss_grace_s": 0.0, "flag_dir": f"/dev/shm/rig-bench-{time.time_ns()}",
+            "power": {"loss_grace_s": 0.0, "loss_detect_s": 0.0, "flag_dir": f"/dev/shm/rig-bench-{time.time_ns()}",
                       "shutdown_command": [sys.executable, "-c",
                                            f"open({str(marker)!r}, 'w').write(str(__import__('time').time()))"]},
         })
