@@ -15,9 +15,9 @@ it is shown with the extract.
 from __future__ import annotations
 
 import json
-import os
 import logging
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -37,30 +37,36 @@ def is_partial(path: Path) -> bool:
     return path.name.startswith(".") and path.name.endswith(PARTIAL)
 
 
-def _confined() -> None:
-    """In the probe's child, before ffprobe starts: a stranger's file gets bounded means."""
-    import resource
-    for limit, value in ((resource.RLIMIT_CPU, PROBE_TIMEOUT_S), (resource.RLIMIT_AS, 1 << 30),
-                         (resource.RLIMIT_FSIZE, 0), (resource.RLIMIT_NOFILE, 64),
-                         (resource.RLIMIT_CORE, 0)):
-        resource.setrlimit(limit, (value, value))
+_SANDBOX = Path(__file__).with_name("sandbox.py")
+_sandbox_told = threading.Event()
+
+
+def _tell_sandbox_once() -> None:
+    if _sandbox_told.is_set():
+        return
+    _sandbox_told.set()
+    from .sandbox import landlock_abi
+    if landlock_abi() == 0:
+        log.warning("this kernel has no Landlock: films are probed with bounded means only, "
+                    "not jailed to their own file")
 
 
 def probe(path: Path) -> tuple[float | None, list[dict], str | None]:
     """(duration, tracks, error) of a media file, from ffprobe.
 
-    Films come from strangers' sticks: ffprobe runs with no environment, in
-    the file's folder, reading local files only (no network protocol a
-    playlist could name), with CPU, memory and open files bounded and no
-    file of its own to write (the rigd unit keeps devices closed to it too).
+    Films come from strangers' sticks: ffprobe runs in a jail
+    (``sandbox.py``) where it can read this one file and the system's
+    programs, nothing else (no sibling file a concat list names, no device,
+    no network), with no environment and CPU, memory and open files bounded.
     """
+    _tell_sandbox_once()
     try:
         result = subprocess.run(
-            ["ffprobe", "-v", "error", "-protocol_whitelist", "file", "-print_format", "json",
+            [sys.executable, "-I", "-S", str(_SANDBOX), str(path), "--",
+             "ffprobe", "-v", "error", "-protocol_whitelist", "file", "-print_format", "json",
              "-show_format", "-show_streams", str(path)],
-            capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-            cwd=str(Path(path).parent), preexec_fn=_confined, close_fds=True)
+            capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env={},
+            stdin=subprocess.DEVNULL, close_fds=True)
     except subprocess.TimeoutExpired:
         return None, [], f"probing took more than {PROBE_TIMEOUT_S} s"
     except OSError as exc:

@@ -261,3 +261,44 @@ def test_rigctl_follows_the_check_of_a_stick_and_names_what_is_damaged(rig, usb)
     report.write_text(report.read_text() + "tampered\n")
     result = rig.rigctl("export", str(stick), "--verify")
     assert result.returncode == 1 and "DAMAGED  report.csv" in result.stderr
+
+
+# -- the probe's jail (item 10) ---------------------------------------------------------------------
+
+needs_landlock = pytest.mark.skipif(not __import__("appliance.sandbox").sandbox.landlock_abi(),
+                                    reason="this kernel has no Landlock")
+
+
+@needs_landlock
+def test_a_crafted_film_cannot_make_the_probe_read_the_file_beside_it(tmp_path, media):
+    """A "film" that is a concat list naming the film next to it: unjailed, ffprobe reads the
+    neighbour and the library lists a 6-second film; jailed, it may read only itself."""
+    from appliance.library import probe
+    shutil.copy(media["film"], tmp_path / "neighbour.mkv")
+    lure = tmp_path / "lure.mkv"
+    lure.write_text("ffconcat version 1.0\nfile neighbour.mkv\nduration 6.0\n")
+    duration, tracks, error = probe(lure)
+    assert duration is None and not tracks, "the probe read another file than the one named"
+    assert error and "Permission denied" in error
+    assert probe(tmp_path / "neighbour.mkv")[0] == pytest.approx(6.0, abs=0.2)   # films still probe
+
+
+@needs_landlock
+def test_a_crafted_film_naming_a_pipe_is_refused_at_once(tmp_path):
+    """A named pipe (as a device would) blocks whoever opens it: the jail refuses the open,
+    so the probe answers instead of waiting out its minute."""
+    from appliance.library import PROBE_TIMEOUT_S, probe
+    os.mkfifo(tmp_path / "device.mkv")
+    lure = tmp_path / "lure.mkv"
+    lure.write_text("ffconcat version 1.0\nfile device.mkv\n")
+    duration, _, error = probe(lure)
+    assert duration is None and f"{PROBE_TIMEOUT_S} s" not in error and "Permission denied" in error
+
+
+def test_doctor_says_when_films_cannot_be_jailed(monkeypatch):
+    from appliance import sandbox
+    from appliance.cli import doctor
+    monkeypatch.setattr(sandbox, "landlock_abi", lambda: 0)
+    assert [line.split()[0] for line in doctor._sandbox_findings()] == ["SANDBOX"]
+    monkeypatch.setattr(sandbox, "landlock_abi", lambda: 3)
+    assert doctor._sandbox_findings() == []

@@ -10,7 +10,9 @@ is still examined, and flags:
   password) or write;
 - a session key (``<data_dir>/web.secret``) any account but the daemon's
   may read, and a data folder (the debates' recordings) others may enter;
-- a ``--pin-file`` other accounts may read.
+- a ``--pin-file`` other accounts may read;
+- a kernel without Landlock, where films from sticks are probed with
+  bounded means but not jailed to their own file.
 
 One line per finding, with what to do; exit 0 when nothing is flagged, 1
 otherwise (and 1 when a file cannot be read: run it with sudo).
@@ -72,6 +74,7 @@ def findings(args) -> list[str]:
         if mode is not None and mode & 0o077:
             found.append(f"PIN FILE  {pin_file} is mode {mode:04o}, readable by other accounts: "
                          f"chmod 600 {pin_file}")
+    found.extend(_sandbox_findings())
     if path is None:
         out.print("no config file: rigd runs the simulated rig, on loopback only", markup=False)
         return found
@@ -126,6 +129,15 @@ def _data_findings(data_dir: Path) -> list[str]:
         found.append(f"DATA      {data_dir} is mode {mode:04o}: other accounts can enter it (the "
                      f"debates' recordings, the session key); sudo chmod 750 {data_dir}")
     return found
+
+
+def _sandbox_findings() -> list[str]:
+    from ..sandbox import landlock_abi
+    if landlock_abi():
+        return []
+    return ["SANDBOX   this kernel has no Landlock: a crafted film on a stick could make the "
+            "probe read other files; use a kernel with CONFIG_SECURITY_LANDLOCK=y and "
+            "lsm=landlock among its boot options"]
 
 
 def cmd_doctor(args) -> int:
