@@ -12,7 +12,13 @@ import time
 
 
 class SystemClock:
-    """The real clock: monotonic for durations, wall time for records."""
+    """The real clock: monotonic for durations, wall time for records.
+
+    ``stamp`` says how far the wall time can be believed (set by the clock
+    watch, :mod:`appliance.clockwatch`); records carry it. None: not judged.
+    """
+
+    stamp: dict | None = None
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -23,6 +29,8 @@ class SystemClock:
 
 class ManualClock:
     """A clock that moves only when a test says so."""
+
+    stamp: dict | None = None
 
     def __init__(self, start: float = 0.0, wall: float = 1_767_225_600.0):
         self._now = start
@@ -40,3 +48,8 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+    def jump(self, seconds: float) -> None:
+        """The wall clock is set forward (or back): monotonic time does not move."""
+        with self._lock:
+            self._wall_offset += seconds

@@ -18,9 +18,11 @@ import urllib.request
 
 from . import __version__
 from .clock import SystemClock
+from .clockwatch import ClockWatch
 from . import buttons, housekeeping, intent
 from .devices.gpio import GpioUnavailable, make_pin_factory
 from .devices.host import HostMonitor
+from .devices.timedate import TimeDate
 from .devices.meter import Meter, MeterPoller
 from .devices.profiles import PROFILES
 from .events import EventBus
@@ -80,6 +82,10 @@ class Daemon:
         self.catalog = Catalog.load()
         self.events = EventBus(self.store, self.clock,
                                lambda code, data, lang: self.message(f"event.{code}", data, lang))
+        # Before anything is recorded: every record carries how far its date can be believed.
+        self.clock_watch = ClockWatch(self.store, self.clock, TimeDate(config.clock.rtc_path),
+                                      config.clock, events=self.events, on_change=self._clock_changed)
+        self.clock_watch.start()
         self.sim = None
         port = None
         if config.sim.enabled:
@@ -102,11 +108,13 @@ class Daemon:
         self.recorder = Recorder(config, data_dir / "recordings", make_camera(config.camera),
                                  self.microphone, self.events, self.clock, on_fault=self._recording_fault)
         self.rig.recorder = self.recorder
+        self.rig.clock_trust = self.clock_watch.status()
         self.rig.microphone = self.microphone
         self.sim_projector = None
         self.projector_poller = self._make_projector()
         self.screenings = Screenings(self.store, self.clock)
         self.rig.screenings = self.screenings
+        self.clock_watch.records = [self.screenings, self.recorder]
         self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
                                  self.library.root / "extracts", self.clock, self.events,
                                  jobs=self.jobs)
@@ -204,6 +212,11 @@ class Daemon:
                                  device=m.device or "default", detail=str(exc)[:200],
                                  devices=", ".join(input_devices()) or "-")
         return ToneMicrophone(**kw)
+
+    def _clock_changed(self, status: dict) -> None:
+        rig = getattr(self, "rig", None)          # None while the daemon is being built
+        if rig is not None:
+            rig.post(Msg("clock", "clock", {"clock": status}))
 
     def _recording_fault(self, code: str, session_id: str, **data) -> None:
         self.rig.post(Msg("recording.fault", "recorder", {"code": code, "session": session_id, **data}))
@@ -342,6 +355,7 @@ class Daemon:
                     next_compact = now + COMPACT_EVERY_S
                     housekeeping.compact(self.store, self.clock, self.config.storage)
                 self._rest_microphone()
+                self.clock_watch.check()
                 if now >= next_host:
                     next_host = now + self.config.power.host_poll_s
                     housekeeping.read_host(self.host, self.rig, self.events)

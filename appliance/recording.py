@@ -178,7 +178,8 @@ class Session:
         return self.data["id"]
 
     @classmethod
-    def create(cls, root: Path, place: dict | None, wall: float, screening: str | None = None) -> "Session":
+    def create(cls, root: Path, place: dict | None, wall: float, screening: str | None = None,
+               clock_stamp: dict | None = None) -> "Session":
         place = {k: str(v)[:120] for k, v in (place or {}).items()
                  if k in PLACE_KEYS and v}
         day = datetime.fromtimestamp(wall).strftime("%Y-%m-%d")
@@ -188,6 +189,8 @@ class Session:
         path.mkdir(parents=True)
         session = cls(path, {**_blank(name), "place": place, "started_at": wall,
                              "screening": screening})
+        if clock_stamp is not None:
+            session.data["clock"] = dict(clock_stamp)     # how far its dates can be believed
         session.save()
         return session
 

@@ -21,7 +21,7 @@ from .recording import PLACE_KEYS, sessions
 FAULT_LEVELS = ("alarm", "critical")
 #: the projector's mains cut with its lamp hot: each shortens the lamp's life
 HOT_CUTS = ("projector.hot_power_loss", "projector.hot_cut")
-COLUMNS = ["id", "date", "start", "end", "village", "commune", "cercle", "region", "lat", "lon",
+COLUMNS = ["id", "date", "start", "end", "clock_untrusted", "village", "commune", "cercle", "region", "lat", "lon",
            "women", "men", "youth", "people", "items", "screened_h", "recordings", "debate_h",
            "marks", "extracts", "energy_kwh", "peak_load_pct", "lamp_h", "hot_lamp_cuts",
            "faults", "notes"]
@@ -66,6 +66,8 @@ def row(record: dict) -> dict:
     return {
         "id": record["id"], "date": started.strftime("%Y-%m-%d"), "start": started.strftime("%H:%M"),
         "end": ended.strftime("%H:%M") if ended else "",
+        # dated by a clock nobody could vouch for (and never corrected): the date may be wrong
+        "clock_untrusted": "yes" if clock_untrusted(record) else "",
         **{k: place.get(k, "") for k in PLACE_KEYS},
         "lat": gps.get("lat", ""), "lon": gps.get("lon", ""),
         "women": int(audience.get("women") or 0), "men": int(audience.get("men") or 0),
@@ -89,6 +91,12 @@ def row(record: dict) -> dict:
     }
 
 
+def clock_untrusted(record: dict) -> bool:
+    """Recorded when the clock could not be believed, and never corrected since."""
+    stamp = record.get("clock")
+    return isinstance(stamp, dict) and stamp.get("trusted") is False
+
+
 def totals(rows: list[dict]) -> dict:
     def total(key):
         return round(sum(r[key] for r in rows if isinstance(r[key], (int, float))), 3)
@@ -96,7 +104,8 @@ def totals(rows: list[dict]) -> dict:
             "youth": total("youth"), "people": total("people"), "screened_h": total("screened_h"),
             "debate_h": total("debate_h"), "energy_kwh": total("energy_kwh"),
             "lamp_h": total("lamp_h"), "hot_lamp_cuts": total("hot_lamp_cuts"),
-            "recordings": total("recordings"), "extracts": total("extracts")}
+            "recordings": total("recordings"), "extracts": total("extracts"),
+            "clock_untrusted": sum(1 for r in rows if r["clock_untrusted"])}
 
 
 def report(screenings, store, recordings_root, now: float, since: float | None = None,
@@ -132,5 +141,5 @@ def to_csv(rows: list[dict], total: dict) -> str:
     writer.writerow({"id": "TOTAL", "date": f"{total['screenings']} screenings",
                      **{k: cell(total[k]) for k in ("women", "men", "youth", "people", "screened_h",
                                                     "recordings", "debate_h", "extracts", "energy_kwh",
-                                                    "lamp_h", "hot_lamp_cuts")}})
+                                                    "lamp_h", "hot_lamp_cuts", "clock_untrusted")}})
     return out.getvalue()

@@ -72,6 +72,8 @@ class Rig(GeneratorMixin, PartsMixin):
         self.link = "connecting"
         self._was_online = False
         self.host: dict = {}
+        #: how far the wall clock can be believed (the clock watch's judgement)
+        self.clock_trust: dict = {"trusted": False, "source": "none", "why": "no_source"}
         #: parts the daemon attaches (player's programme runner, recorder, screenings)
         self.programme = None
         self.recorder = None
@@ -361,6 +363,9 @@ class Rig(GeneratorMixin, PartsMixin):
 
     def _on_alive(self, msg: Msg) -> bool:
         return True
+
+    def _on_clock(self, msg: Msg) -> None:
+        self.clock_trust = msg.data["clock"]
 
     def _on_host(self, msg: Msg) -> None:
         self.host = msg.data["host"]

@@ -91,6 +91,8 @@ class Screenings:
         data = {"place": place or {}, "gps": None, "audience": {g: 0 for g in GROUPS}, "notes": "",
                 "items": [], "recordings": [], "extracts": [], "alarms": [],
                 "energy_start_wh": energy_wh, "energy_end_wh": None, "peak_load_pct": None}
+        if self.clock.stamp is not None:
+            data["clock"] = dict(self.clock.stamp)        # how far its date can be believed
         with self.store.transaction(durable=True) as db:
             cur = db.execute("INSERT INTO screenings (started_at, data) VALUES (?, ?)",
                              (self.clock.time(), json.dumps(data, ensure_ascii=False)))
@@ -107,6 +109,26 @@ class Screenings:
                 db.execute("UPDATE screenings SET ended_at = ?, data = ? WHERE id = ?",
                            (record["ended_at"], json.dumps(data, ensure_ascii=False), sid))
             return record
+
+    def redate(self, epoch: str, shift_s: float, stamp: dict) -> int:
+        """The screenings dated by a clock that was ``shift_s`` off (its ``epoch``): moved, restamped."""
+        moved = 0
+        with self._lock:
+            rows = self.store.query("SELECT id, started_at, ended_at, data FROM screenings "
+                                    "WHERE json_extract(data, '$.clock.epoch') = ?", (epoch,))
+            with self.store.transaction(durable=True) as db:
+                for row in rows:
+                    data = json.loads(row["data"])
+                    data["clock"] = dict(stamp)
+                    for entry in data.get("alarms") or []:
+                        if isinstance(entry, dict) and isinstance(entry.get("at"), (int, float)):
+                            entry["at"] += shift_s
+                    ended = row["ended_at"] + shift_s if row["ended_at"] is not None else None
+                    db.execute("UPDATE screenings SET started_at = ?, ended_at = ?, data = ? WHERE id = ?",
+                               (row["started_at"] + shift_s, ended, json.dumps(data, ensure_ascii=False),
+                                row["id"]))
+                    moved += 1
+        return moved
 
     def update(self, sid: int, patch: dict) -> dict:
         clean = check_patch(patch)

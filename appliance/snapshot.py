@@ -47,6 +47,7 @@ def build_snapshot(rig) -> dict:
         "disk": disk(rig),
         "power": {**rig.guard.snapshot(now), "trigger": rig.power_trigger, "mains_ok": rig.mains_ok},
         "host": rig.host,
+        "clock": {**rig.clock_trust, "now": iso(rig.clock.time())},
         "jobs": rig.jobs.running(),
     }
 

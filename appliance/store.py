@@ -230,3 +230,21 @@ class Store:
     def get(self, key: str, default=None):
         rows = self.query("SELECT value FROM settings WHERE key = ?", (key,))
         return json.loads(rows[0]["value"]) if rows else default
+
+    # --- a clock that was wrong ----------------------------------------------------
+
+    def next_ids(self) -> dict:
+        """The id the next event and the next telemetry row will get (where an epoch starts)."""
+        events = self.query("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM events")[0]["n"]
+        telemetry = self.query("SELECT COALESCE(MAX(rowid), 0) + 1 AS n FROM telemetry")[0]["n"]
+        return {"events": events, "telemetry": telemetry}
+
+    def shift_times(self, first: dict, shift_s: float) -> int:
+        """Move the times of the events and telemetry written since ``first`` (ids) by
+        ``shift_s``: they were stamped by a clock that was that far off. Returns the rows moved."""
+        with self.transaction(durable=True) as db:
+            moved = db.execute("UPDATE events SET ts = ts + ? WHERE id >= ?",
+                               (shift_s, int(first.get("events", 1 << 62)))).rowcount
+            moved += db.execute("UPDATE telemetry SET ts = ts + ? WHERE rowid >= ?",
+                                (shift_s, int(first.get("telemetry", 1 << 62)))).rowcount
+        return moved

@@ -100,6 +100,8 @@ class RigProcess:
         "storage": {"data_dir": "data"},
         # The simulated rig's PJLink projector (a real TCP peer), polled briskly.
         "projector": {"link": "pjlink", "poll_interval_s": 0.2, "timeout_s": 0.5},
+        # This machine's clock is right; the clock's own tests turn this off.
+        "clock": {"assume_trusted": True},
     }
 
     def __init__(self, directory: Path, config: dict | None = None, env: dict | None = None):

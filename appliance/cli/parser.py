@@ -16,6 +16,7 @@ from .media import cmd_import, cmd_library, cmd_play, cmd_player, cmd_programme
 from .monitor import cmd_events, cmd_history, cmd_status, cmd_watch
 from .recording import cmd_extract, cmd_mark, cmd_record, cmd_recordings
 from .records import cmd_export, cmd_prune, cmd_report, cmd_screening
+from .clock import cmd_clock
 from .show import cmd_projector, cmd_relay, cmd_show, cmd_shutdown
 from .sim import cmd_sim
 
@@ -182,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on/off: the power command (mains is the projector relay); lamp-off: "
                         "you pressed the projector's own button (no control link)")
     s.set_defaults(func=cmd_projector)
+
+    s = sub.add_parser("clock", help="whether the rig's clock can be believed; confirm or set it")
+    s.add_argument("action", nargs="?", choices=["show", "confirm", "set"], default="show",
+                   help="show (exit 1 when not trusted); confirm: the time shown is right; "
+                        "set \"2026-11-24 19:30\": the rig's local time")
+    s.add_argument("time", nargs="*", help=argparse.SUPPRESS)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_clock)
 
     s = sub.add_parser("shutdown", help="save everything, switch off, power the Pi off")
     s.set_defaults(func=cmd_shutdown)

@@ -324,6 +324,13 @@ class ProjectorConfig:
 
 
 @dataclass
+class ClockConfig:
+    assume_trusted: bool = _opt(False, doc="trust this machine's clock as it is (a development "
+                                           "machine kept right by other means); a rig leaves it false")
+    rtc_path: str = _opt("/sys/class/rtc/rtc0", doc="the battery-backed clock, if any (Pi 5, DS3231)")
+
+
+@dataclass
 class DaemonConfig:
     log_level: str = _opt("info", choices=("debug", "info", "warning", "error"))
 
@@ -346,6 +353,7 @@ class Config:
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     power: PowerConfig = field(default_factory=PowerConfig)
     projector: ProjectorConfig = field(default_factory=ProjectorConfig)
+    clock: ClockConfig = field(default_factory=ClockConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     #: where it came from, for messages ("built-in simulated rig" or a path)
     source: str = field(default="defaults", metadata={"internal": True})

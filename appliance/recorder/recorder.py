@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 
 from ..recording import RecordingError, Session, finalize, place_label, sessions
+from ..redating import redate_sessions
 from ..refusal import Refused
 from . import view as figures
 from .intake import SegmentIntake
@@ -96,7 +97,8 @@ class Recorder:
                 self._check_ready()
                 return self._begin_part(new=False)
             self._check_ready(fresh=True)
-            self._adopt(Session.create(self.root, place, self.clock.time(), screening))
+            self._adopt(Session.create(self.root, place, self.clock.time(), screening,
+                                       clock_stamp=self.clock.stamp))
             return self._begin_part(new=True)
 
     def resume(self, session_id: str) -> Session:
@@ -157,6 +159,11 @@ class Recorder:
         self.events.emit("recording.mark", "info", "recorder", session=session.id,
                          n=mark["n"], t_s=mark["t_s"], note=mark["note"])
         return mark
+
+    def redate(self, epoch: str, shift_s: float, stamp: dict) -> int:
+        """Recordings dated by a clock that was ``shift_s`` off: moved (see clockwatch)."""
+        with self._lock:
+            return redate_sessions(self.root, epoch, shift_s, stamp, active=self.session)
 
     def close(self) -> None:
         """The daemon is stopping: end the part (the session is finalized at next start)."""

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..store import StoreClosed
 from .api import api
+from .clock import clock
 from .common import refusal
 from .programme import programme
 from .recording import recording
@@ -51,6 +52,7 @@ def create_app(daemon) -> Flask:
     app.register_blueprint(recording, url_prefix="/api")
     app.register_blueprint(stream, url_prefix="/api")
     app.register_blueprint(screenings, url_prefix="/api")
+    app.register_blueprint(clock, url_prefix="/api")
     app.register_blueprint(auth)
     app.secret_key = secret_key(daemon.config.data_dir)
     app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,
