@@ -30,9 +30,11 @@ from .power import GeneratorHealth, PowerGuard, load_pct
 from .refusal import Refused
 from .rig_generator import GeneratorMixin
 from .rig_parts import PartsMixin
+from .rig_supply import SupplyMixin
 from .show import ShowSequencer
 from .show_state import Show
 from .snapshot import build_snapshot
+from .supply import SupplyWatch
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ SEQUENCED = ("show.start", "show.stop", "show.phase", "relay", "shutdown", "play
              "player.started", "player.finished", "recording.started")
 
 
-class Rig(GeneratorMixin, PartsMixin):
+class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
     def __init__(self, config, store, events, clock, loads, *, meter=None,
                  recovered: dict | None = None, jobs=None):
         self.config = config
@@ -72,6 +74,8 @@ class Rig(GeneratorMixin, PartsMixin):
         self.link = "connecting"
         self._was_online = False
         self.host: dict = {}
+        self.supply = SupplyWatch.from_config(config.power)     # the Pi's own supply and heat
+        self.supply_note_for = self.supply_note = self.supply_written = None
         #: parts the daemon attaches (player's programme runner, recorder, screenings)
         self.programme = None
         self.recorder = None
@@ -361,9 +365,6 @@ class Rig(GeneratorMixin, PartsMixin):
 
     def _on_alive(self, msg: Msg) -> bool:
         return True
-
-    def _on_host(self, msg: Msg) -> None:
-        self.host = msg.data["host"]
 
     def _on_hang(self, msg: Msg) -> None:
         """Test-only (RIGD_DEBUG_HANG_SIGNAL): a stuck rig thread, for the watchdog to notice."""

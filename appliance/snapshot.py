@@ -47,6 +47,8 @@ def build_snapshot(rig) -> dict:
         "disk": disk(rig),
         "power": {**rig.guard.snapshot(now), "trigger": rig.power_trigger, "mains_ok": rig.mains_ok},
         "host": rig.host,
+        # the Pi's own supply and temperature as the rig judges them (generator: generator.health)
+        "health": {"pi": rig.supply.snapshot(rig.host)},
         "jobs": rig.jobs.running(),
     }
 
