@@ -124,7 +124,7 @@ class Daemon:
         recording = (saved or {}).get("recording") or {}
         self._resume_recording = recording.get("session") if recording.get("active") else None
         self._unfinished = [p for p in self.recorder.unfinished() if p.name != self._resume_recording]
-        self.host = HostMonitor()
+        self.host = HostMonitor.from_config(config.power)
         self.rig.host = self.host.read()
         self.notifier = Notifier.from_environment()
         self.poller = MeterPoller(self.meter, self.rig.on_poll)
@@ -358,7 +358,7 @@ class Daemon:
                 self.clock_watch.check()
                 if now >= next_host:
                     next_host = now + self.config.power.host_poll_s
-                    housekeeping.read_host(self.host, self.rig, self.events)
+                    housekeeping.read_host(self.host, self.rig)
         finally:
             self.stop()
 

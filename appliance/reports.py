@@ -17,6 +17,7 @@ import io
 from datetime import datetime
 
 from .recording import PLACE_KEYS, sessions
+from .supply import NOTE_FLAGS
 
 FAULT_LEVELS = ("alarm", "critical")
 #: the projector's mains cut with its lamp hot: each shortens the lamp's life
@@ -24,7 +25,7 @@ HOT_CUTS = ("projector.hot_power_loss", "projector.hot_cut")
 COLUMNS = ["id", "date", "start", "end", "clock_untrusted", "village", "commune", "cercle", "region", "lat", "lon",
            "women", "men", "youth", "people", "items", "screened_h", "recordings", "debate_h",
            "marks", "extracts", "energy_kwh", "peak_load_pct", "lamp_h", "hot_lamp_cuts",
-           "faults", "notes"]
+           "pi_supply", "pi_max_temp_c", "faults", "notes"]
 
 
 def enrich(record: dict, store, recordings: list, now: float) -> dict:
@@ -59,6 +60,7 @@ def enrich(record: dict, store, recordings: list, now: float) -> dict:
 
 def row(record: dict) -> dict:
     place, audience, gps = record.get("place") or {}, record.get("audience") or {}, record.get("gps") or {}
+    supply = record.get("supply") or {}
     started = datetime.fromtimestamp(record["started_at"])
     ended = datetime.fromtimestamp(record["ended_at"]) if record.get("ended_at") else None
     people = sum(int(audience.get(g) or 0) for g in ("women", "men", "youth"))
@@ -86,6 +88,9 @@ def row(record: dict) -> dict:
         if record.get("lamp_hours_end") is not None and record.get("lamp_hours_start") is not None else "",
         "hot_lamp_cuts": sum(1 for a in record.get("alarms", [])
                              if isinstance(a, dict) and a.get("code") in HOT_CUTS),
+        # the Pi's own supply that evening: "under_voltage throttled hot", what went wrong
+        "pi_supply": " ".join(f for f in NOTE_FLAGS if supply.get(f)),
+        "pi_max_temp_c": supply.get("max_temp_c", ""),
         "faults": len(record.get("faults", [])),
         "notes": record.get("notes", ""),
     }

@@ -30,9 +30,11 @@ from .power import GeneratorHealth, PowerGuard, load_pct
 from .refusal import Refused
 from .rig_generator import GeneratorMixin
 from .rig_parts import PartsMixin
+from .rig_supply import SupplyMixin
 from .show import ShowSequencer
 from .show_state import Show
 from .snapshot import build_snapshot
+from .supply import SupplyWatch
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ SEQUENCED = ("show.start", "show.stop", "show.phase", "relay", "shutdown", "play
              "player.started", "player.finished", "recording.started")
 
 
-class Rig(GeneratorMixin, PartsMixin):
+class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
     def __init__(self, config, store, events, clock, loads, *, meter=None,
                  recovered: dict | None = None, jobs=None):
         self.config = config
@@ -74,6 +76,8 @@ class Rig(GeneratorMixin, PartsMixin):
         self.host: dict = {}
         #: how far the wall clock can be believed (the clock watch's judgement)
         self.clock_trust: dict = {"trusted": False, "source": "none", "why": "no_source"}
+        self.supply = SupplyWatch.from_config(config.power)     # the Pi's own supply and heat
+        self.supply_note_for = self.supply_note = self.supply_written = None
         #: parts the daemon attaches (player's programme runner, recorder, screenings)
         self.programme = None
         self.recorder = None
@@ -366,9 +370,6 @@ class Rig(GeneratorMixin, PartsMixin):
 
     def _on_clock(self, msg: Msg) -> None:
         self.clock_trust = msg.data["clock"]
-
-    def _on_host(self, msg: Msg) -> None:
-        self.host = msg.data["host"]
 
     def _on_hang(self, msg: Msg) -> None:
         """Test-only (RIGD_DEBUG_HANG_SIGNAL): a stuck rig thread, for the watchdog to notice."""

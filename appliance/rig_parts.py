@@ -281,6 +281,7 @@ class PartsMixin:
         if self.screenings is None or self.screening_id is None:
             return
         reading = self.fresh_reading()
+        self._note_supply(final=True)
         sid, self.screening_id = self.screening_id, None
         self.screenings.set_fields(sid, lamp_hours_end=self._lamp_hours())
         record = self.screenings.close(sid, reading["energy_wh"] if reading else None, self.peak_load)

@@ -48,6 +48,8 @@ def build_snapshot(rig) -> dict:
         "power": {**rig.guard.snapshot(now), "trigger": rig.power_trigger, "mains_ok": rig.mains_ok},
         "host": rig.host,
         "clock": {**rig.clock_trust, "now": iso(rig.clock.time())},
+        # the Pi's own supply and temperature as the rig judges them (generator: generator.health)
+        "health": {"pi": rig.supply.snapshot(rig.host)},
         "jobs": rig.jobs.running(),
     }
 

@@ -190,6 +190,45 @@ def test_record_mark_stop_and_the_level_meter_follows_the_voice(ui_rig, page, pu
              timeout=15, what="the extract in the library")
 
 
+def test_a_pi_short_of_power_or_hot_is_an_alert_that_says_what_to_do(ui_rig, page, tmp_path):
+    flags, temp = tmp_path / "get_throttled", tmp_path / "temp"
+
+    def put(path, text):          # whole, as the kernel's node changes
+        path.with_suffix(".tmp").write_text(text)
+        path.with_suffix(".tmp").replace(path)
+
+    put(flags, "0\n")
+    put(temp, "60000\n")
+    rig = ui_rig({"power": {"throttled_path": str(flags), "temperature_path": str(temp),
+                            "host_poll_s": 0.2, "host_clear_hold_s": 0.5}})
+    open_ui(page, rig)
+    tap(page, "[data-screen=alerts]")
+    assert page.locator("#pi-alerts .notice").count() == 0
+    put(flags, "50005\n")
+    notice = page.locator("[data-alert=pi-under_voltage]")
+    notice.wait_for(timeout=5000)
+    text = notice.text_content()
+    assert "manque de courant" in text and "câble plus court et plus épais" in text, text
+    assert "5,1 V 3 A" in text and "danger" in notice.get_attribute("class")
+    # the event too, in the list, with the same advice
+    page.wait_for_function("document.querySelector('#alerts').textContent.includes('sous-tension')",
+                           timeout=5000)
+    assert "câble plus court" in page.locator("#alerts li").first.text_content()
+
+    put(temp, "84000\n")
+    hot = page.locator("[data-alert=pi-hot]")
+    hot.wait_for(timeout=5000)
+    assert "Le Pi chauffe (84.0 °C)" in hot.text_content() and "à l'ombre" in hot.text_content()
+
+    put(flags, "50000\n")                  # the supply holds again: the quieter notice stays
+    page.locator("[data-alert=pi-under_voltage_since_boot]").wait_for(timeout=5000)
+    assert notice.count() == 0
+    tap(page, "[data-action=language]")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert "shade" in hot.text_content()
+    assert "shorter, thicker cable" in page.locator("[data-alert=pi-under_voltage_since_boot]").text_content()
+
+
 def visible_text(page) -> str:
     return page.evaluate("""() => {
         const parts = [];

@@ -107,16 +107,38 @@ def status_view(s: dict, url: str) -> Group:
     if rec.get("active"):
         lines.append(Text(f"recording {rec['session']}  {int(rec['elapsed_s'])} s  {rec['marks']} marks",
                           style="bold"))
-    host = s.get("host") or {}
-    if host:
-        bits = [f"{host['cpu_temp_c']} °C" if host.get("cpu_temp_c") is not None else None,
-                "UNDER-VOLTAGE" if host.get("under_voltage") else None,
-                "THROTTLED" if host.get("throttled") else None,
-                f"memory {host.get('memory_used_pct')} %"]
-        lines.append(Text("pi        " + ", ".join(b for b in bits if b)))
+    if s.get("host"):
+        lines.append(pi_line(s))
     lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
                       f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
     return Group(*(shown(line) for line in lines))
+
+
+#: the Pi's standing alerts, and what to do about each (status["health"]["pi"]["alerts"])
+PI_ALERTS = {
+    "under_voltage": ("UNDER-VOLTAGE NOW: use a shorter, thicker cable and a proper 5.1 V {amps} A supply",
+                      "bold red"),
+    "under_voltage_since_boot": ("under-voltage since boot: check the cable and the supply "
+                                 "(5.1 V {amps} A)", "yellow"),
+    "hot": ("HOT (from {hot_c:g} °C): give the Pi shade and air", "bold yellow"),
+    "throttled": ("THROTTLED: shade, and a proper supply", "bold yellow"),
+}
+
+
+def pi_line(s: dict) -> Text:
+    """The Pi itself: temperature, clock, memory, and its supply's alerts with what to do."""
+    host = s.get("host") or {}
+    pi = (s.get("health") or {}).get("pi") or {}
+    bits = [fmt(host.get("cpu_temp_c"), ".1f", " °C"), fmt(host.get("cpu_freq_mhz"), "d", " MHz"),
+            f"memory {fmt(host.get('memory_used_pct'), '.0f', ' %')}"]
+    line = Text("pi        " + ", ".join(bits))
+    if host.get("raw"):
+        line.append(f"   flags {host['raw']}", style="dim")
+    for alert in pi.get("alerts") or []:
+        text, style = PI_ALERTS.get(alert["code"], (alert["code"], "yellow"))
+        line.append("   " + text.format(amps=pi.get("supply_a", 3), hot_c=pi.get("hot_c") or 80),
+                    style=style)
+    return line
 
 
 def projector_line(p: dict) -> Text:

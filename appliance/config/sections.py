@@ -278,7 +278,20 @@ class PowerConfig:
                                  doc="how long it must be back before the loss is over")
     shutdown_command: list[str] = _opt(["systemctl", "poweroff"])
     flag_dir: str = _opt("/run/mdu-rig", doc="where the shutdown flag lives: must be a tmpfs")
-    host_poll_s: float = _opt(5.0, min=1.0, max=600.0, doc="how often the Pi's own health is read")
+    host_poll_s: float = _opt(5.0, min=0.2, max=600.0, doc="how often the Pi's own health is read")
+    # The Pi's own supply and temperature (appliance.supply): where they are read, when they alarm.
+    throttled_path: str = _opt("", doc="a file holding the firmware's throttle flags (50005 or "
+                                       "throttled=0x50005); empty: the kernel's node, else vcgencmd")
+    temperature_path: str = _opt("/sys/class/thermal/thermal_zone0/temp",
+                                 doc="the SoC's temperature in thousandths of a degree")
+    cpu_freq_path: str = _opt("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq",
+                              doc="the CPU's clock in kHz")
+    hot_c: float = _opt(80.0, min=40.0, max=100.0,
+                        doc="the Pi is hot from this SoC temperature (its firmware slows it from 80)")
+    hot_hysteresis_c: float = _opt(5.0, min=0.0, max=30.0,
+                                   doc="...and cool again this far below it")
+    host_clear_hold_s: float = _opt(30.0, min=0.0, max=3600.0,
+                                    doc="a Pi alert clears once its cause has been gone this long")
 
     def check(self) -> list[str]:
         if not self.shutdown_command or not self.shutdown_command[0]:

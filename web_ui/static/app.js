@@ -129,6 +129,24 @@ function render(s) {
   renderGenerator(s);
   renderPlayer(s);
   renderDebate(s);
+  renderPi(s.health && s.health.pi);
+}
+
+// The Pi's own supply and heat: alerts that stand while the problem lasts, with what to do.
+function renderPi(pi) {
+  const alerts = (pi && pi.alerts) || [];
+  const box = $("#pi-alerts");
+  const key = ui.lang + JSON.stringify(alerts) + (pi && pi.cpu_temp_c);
+  if (box.dataset.key === key) return;          // a new status every second: redraw on change
+  box.dataset.key = key;
+  box.innerHTML = "";
+  for (const a of alerts) {
+    const div = document.createElement("div");
+    div.className = "notice " + ({ alarm: "danger", warning: "warn" }[a.level] || "quiet");
+    div.dataset.alert = `pi-${a.code}`;
+    div.textContent = T(`ui.pi_${a.code}`, { amps: pi.supply_a, temp: num(pi.cpu_temp_c, 1) });
+    box.appendChild(div);
+  }
 }
 
 // The projector in words: its power, what the rig waits for, its errors.

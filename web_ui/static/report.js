@@ -3,7 +3,11 @@
 const COLS = [["date", "Date"], ["village", "Village"], ["commune", "Commune"], ["region", "Région"],
   ["women", "Femmes"], ["men", "Hommes"], ["youth", "Jeunes"], ["people", "Total"],
   ["items", "Programme"], ["screened_h", "Projection (h)"], ["debate_h", "Débat (h)"],
-  ["extracts", "Extraits"], ["energy_kwh", "kWh"], ["lamp_h", "Lampe (h)"], ["faults", "Incidents"]];
+  ["extracts", "Extraits"], ["energy_kwh", "kWh"], ["lamp_h", "Lampe (h)"], ["pi_supply", "Pi"], ["faults", "Incidents"]];
+// The Pi's supply that evening, in words (the CSV keeps the codes).
+const PI_WORDS = { under_voltage: "sous-tension", throttled: "ralenti", hot: "chaleur" };
+const piText = (r) => (r.pi_supply ? r.pi_supply.split(" ").map((f) => PI_WORDS[f] || f).join(", ") +
+  (r.pi_max_temp_c !== "" ? ` (${r.pi_max_temp_c} °C max)` : "") : "");
 const NUM = new Set(["women", "men", "youth", "people", "screened_h", "debate_h", "extracts", "energy_kwh",
   "lamp_h", "faults"]);
 
@@ -30,7 +34,7 @@ async function load() {
   table.appendChild(head);
   for (const r of rep.rows) {
     const tr = document.createElement("tr");
-    for (const [key] of COLS) tr.appendChild(cell("td", r[key], NUM.has(key) ? "n" : ""));
+    for (const [key] of COLS) tr.appendChild(cell("td", key === "pi_supply" ? piText(r) : r[key], NUM.has(key) ? "n" : ""));
     table.appendChild(tr);
   }
   const total = document.createElement("tr");
