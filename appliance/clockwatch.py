@@ -94,6 +94,7 @@ class ClockWatch:
         self._reading = None
         self._asked_at = self._floor_at = float("-inf")
         self._status: dict = {}
+        self._floor_value: float | None = None
 
     # --- what readers see ----------------------------------------------------------------------
 
@@ -104,7 +105,10 @@ class ClockWatch:
         return self.clock.time() - self.clock.monotonic()
 
     def _floor(self) -> float:
-        return max(RELEASE_FLOOR, float(self.store.get(KEY_LAST_TRUSTED) or 0))
+        """The newest time known to have passed: the clock cannot read earlier and be right."""
+        if self._floor_value is None:
+            self._floor_value = max(RELEASE_FLOOR, float(self.store.get(KEY_LAST_TRUSTED) or 0))
+        return self._floor_value
 
     # --- life ------------------------------------------------------------------------------------
 
@@ -229,9 +233,11 @@ class ClockWatch:
         if trusted and now - self._floor_at >= FLOOR_EVERY_S:
             self._floor_at = now
             self.store.put(KEY_LAST_TRUSTED, self.clock.time(), self.clock.time(), durable=False)
+            self._floor_value = None
         self.clock.stamp = {"trusted": trusted, "source": source, "epoch": self._id()}
         status = {"trusted": trusted, "source": source, "why": why, "epoch": self._id(),
-                  "timezone": getattr(self._reading, "timezone", None)}
+                  "timezone": getattr(self._reading, "timezone", None),
+                  "floor": datetime.fromtimestamp(self._floor(), timezone.utc).isoformat()}
         if status != self._status:
             self._status = status
             if self.on_change:

@@ -128,6 +128,48 @@ def test_start_lights_the_relays_and_a_refusal_speaks_french(ui_rig, page):
     assert not rig.status()["relays"]["projector"]
 
 
+def test_an_unchecked_clock_is_confirmed_or_set_before_the_evening_is_dated(ui_rig, browser):
+    """A Pi offline boots with the last time it saved: DÉMARRER first asks the crew."""
+    rig = ui_rig({"clock": {"assume_trusted": False}},
+                 env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"})     # no timedated here
+    page = browser.new_page(viewport={"width": 800, "height": 480})
+    open_ui(page, rig)
+    assert page.locator("#clock-chip").is_visible()
+    assert page.locator("#clock-chip").inner_text() == "Heure non vérifiée"
+    tap(page, "[data-action=show-start]")
+    dialog = page.locator("#clock")
+    dialog.wait_for(state="visible")
+    assert rig.status()["state"] == "idle"                   # nothing dated yet
+    now = time.localtime()
+    shown = {part: page.locator(f".stepper[data-part={part}] output").inner_text()
+             for part in ("day", "month", "year", "hour", "minute")}
+    assert (shown["day"], shown["month"], shown["year"]) == \
+        (f"{now.tm_mday:02d}", f"{now.tm_mon:02d}", str(now.tm_year))      # dd/mm/yyyy
+    assert 0 <= int(shown["hour"]) <= 23 and len(shown["hour"]) == 2        # 24 h
+    assert "La date et l'heure ci-dessous sont-elles justes" in dialog.inner_text()
+    assert page.locator("#clock-ok").inner_text() == "C'EST JUSTE"
+    assert overflowing(page) == [] and small_targets(page) == []
+    page.screenshot(path=str(SHOTS / "clock-800x480.png"))
+
+    # A correction the system refuses: said in French, the dialog stays, nothing starts.
+    tap(page, ".stepper[data-part=hour] [data-step='1']")
+    assert page.locator("#clock-ok").inner_text() == "CORRIGER"
+    tap(page, "#clock-ok")
+    page.wait_for_function(
+        "document.querySelector('#toast').textContent.startsWith(\"L'heure n'a pas pu être réglée\")")
+    assert dialog.is_visible() and rig.status()["state"] == "idle"
+
+    tap(page, ".stepper[data-part=hour] [data-step='-1']")
+    assert page.locator("#clock-ok").inner_text() == "C'EST JUSTE"
+    tap(page, "#clock-ok")
+    dialog.wait_for(state="hidden")
+    wait_for(lambda: rig.status()["state"] != "idle", what="the show starting")
+    assert rig.status()["clock"]["source"] == "crew"
+    page.wait_for_function("document.querySelector('#clock-chip').classList.contains('hidden')")
+    assert rig.get("/api/report")[1]["rows"][0]["clock_untrusted"] == ""
+    page.close()
+
+
 def test_a_projector_with_no_link_asks_the_crew_and_counts_its_cool_down(ui_rig, page):
     rig = ui_rig({"projector": {"link": "none"},
                   "relays": {**QUICK["relays"], "projector": {"warmup_s": 0.3, "cooldown_s": 3.0}}})

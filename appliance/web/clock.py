@@ -13,21 +13,17 @@ from .common import body, daemon, run
 clock = Blueprint("clock", __name__)
 
 LATEST = datetime(2100, 1, 1).timestamp()
-FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
 def parse_wall(text) -> float:
-    """``"2026-11-24 19:30"`` (the rig's local time) as seconds since 1970; ValueError says why."""
+    """``"2026-11-24 19:30"`` (the rig's local time) or an ISO time with its offset
+    (``"2026-11-24T19:30:00Z"``, what the touch screen sends) as seconds since 1970."""
     if not isinstance(text, str) or len(text) > 40:
         raise ValueError('expected a date and time such as "2026-11-24 19:30"')
-    for form in FORMATS:
-        try:
-            wall = datetime.strptime(text.strip(), form).timestamp()
-            break
-        except ValueError:
-            continue
-    else:
-        raise ValueError(f'{text!r} is not a date and time such as "2026-11-24 19:30"')
+    try:
+        wall = datetime.fromisoformat(text.strip()).timestamp()      # naive: the rig's local time
+    except ValueError:
+        raise ValueError(f'{text!r} is not a date and time such as "2026-11-24 19:30"') from None
     if not RELEASE_FLOOR <= wall < LATEST:
         raise ValueError(f"{text!r} cannot be today's date: this software was made after "
                          f"{datetime.fromtimestamp(RELEASE_FLOOR):%Y-%m-%d}")

@@ -111,6 +111,7 @@ function label(relayDetails, name) {
 
 function render(s) {
   ui.status = s;
+  ui.statusAt = Date.now();
   const g = s.generator;
   // banner
   $("#state").textContent = T(`state.${s.state}`);
@@ -124,6 +125,7 @@ function render(s) {
   const lost = power.grace_left_s !== null && power.grace_left_s !== undefined;
   $("#power-chip").classList.toggle("hidden", !lost && s.state !== "shutting_down");
   $("#power-left").textContent = s.state === "shutting_down" ? T("state.shutting_down") : `${num(power.grace_left_s)} s`;
+  $("#clock-chip").classList.toggle("hidden", !clockUnchecked());
 
   renderHome(s);
   renderGenerator(s);
@@ -493,10 +495,84 @@ async function saveScreening() {
   toast(T("ui.saved"), "info");
 }
 
+// --- the clock -----------------------------------------------------------------------------
+// A rig offline boots with the last time it saved. Before an evening is dated, the crew
+// confirms or corrects the date and time: big steppers, since the kiosk has no keyboard.
+
+const clock = { shown: null, original: null, then: null };
+const clockUnchecked = () => !!(ui.status && ui.status.clock && ui.status.clock.trusted === false);
+
+function rigNow() {
+  const c = ui.status && ui.status.clock;
+  const now = c && c.now ? Date.parse(c.now) + (Date.now() - ui.statusAt) : Date.now();
+  // A clock behind a time already past starts the steppers there, not in 1970.
+  return new Date(Math.max(now, c && c.floor ? Date.parse(c.floor) : 0));
+}
+
+function openClock(then) {
+  const d = rigNow();
+  d.setSeconds(0, 0);
+  Object.assign(clock, { shown: d, original: d.getTime(), then: then || null });
+  drawClock();
+  $("#clock").classList.remove("hidden");
+}
+
+function drawClock() {
+  const d = clock.shown, two = (n) => String(n).padStart(2, "0");
+  const shown = { day: two(d.getDate()), month: two(d.getMonth() + 1), year: String(d.getFullYear()),
+                  hour: two(d.getHours()), minute: two(d.getMinutes()) };
+  const was = new Date(clock.original);
+  const before = { day: was.getDate(), month: was.getMonth() + 1, year: was.getFullYear(),
+                   hour: was.getHours(), minute: was.getMinutes() };
+  for (const [part, text] of Object.entries(shown)) {
+    const box = $(`.stepper[data-part=${part}]`);
+    $("output", box).textContent = text;
+    box.classList.toggle("changed", +text !== before[part]);
+  }
+  const behind = ui.status && ui.status.clock && ui.status.clock.why === "behind";
+  const changed = d.getTime() !== clock.original;
+  $("#clock-question").textContent = T(behind ? "ui.clock_behind" : "ui.clock_question");
+  $("#clock-ok").textContent = T(changed || behind ? "ui.clock_fix" : "ui.clock_right");
+}
+
+function stepClock(el) {
+  // Each field turns on its own (31 → 1 leaves the month alone), as on a watch.
+  const d = clock.shown, n = +el.dataset.step, part = el.closest(".stepper").dataset.part;
+  const wrap = (v, lo, hi) => lo + ((((v - lo) % (hi - lo + 1)) + (hi - lo + 1)) % (hi - lo + 1));
+  let [year, month, day, hour, minute] = [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes()];
+  const days = (y, m) => new Date(y, m + 1, 0).getDate();
+  if (part === "year") year += n;
+  if (part === "month") month = wrap(month + n, 0, 11);
+  if (part === "day") day = wrap(day + n, 1, days(year, month));
+  if (part === "hour") hour = wrap(hour + n, 0, 23);
+  if (part === "minute") minute = wrap(minute + n, 0, 59);
+  clock.shown = new Date(year, month, Math.min(day, days(year, month)), hour, minute);
+  drawClock();
+}
+
+function closeClock(goOn) {
+  $("#clock").classList.add("hidden");
+  const then = clock.then;
+  clock.then = null;
+  return goOn && then ? then() : undefined;
+}
+
 // --- what a touch does ---------------------------------------------------------------
 
 const actions = {
-  "show-start": () => api("POST", "/api/show/start"),
+  "show-start": () => {
+    const start = () => api("POST", "/api/show/start");
+    return clockUnchecked() ? openClock(start) : start();
+  },
+  "clock-open": () => openClock(null),
+  "clock-step": (el) => stepClock(el),
+  "clock-ok": async () => {
+    // A clock behind a time already past cannot be confirmed, only set.
+    const set = clock.shown.getTime() !== clock.original || ui.status.clock.why === "behind";
+    await api("POST", "/api/clock", set ? { set: clock.shown.toISOString() } : { confirm: true });
+    return closeClock(true);
+  },
+  "clock-later": () => closeClock(true),
   "show-stop": () => api("POST", "/api/show/stop"),
   "projector-lamp-off": () => api("POST", "/api/projector/lamp_off"),
   "record-start": () => {

@@ -26,7 +26,9 @@ async function load() {
   const t = rep.totals;
   document.getElementById("totals").textContent =
     `${t.screenings} séances · ${t.people} personnes (${t.women} femmes, ${t.men} hommes, ${t.youth} jeunes) · ` +
-    `${t.screened_h} h de projection · ${t.debate_h} h de débat · ${t.energy_kwh} kWh`;
+    `${t.screened_h} h de projection · ${t.debate_h} h de débat · ${t.energy_kwh} kWh` +
+    // dated by a clock nobody could check, and never corrected: the office must know
+    (t.clock_untrusted ? ` · ⚠ ${t.clock_untrusted} séance(s) datée(s) par une horloge non vérifiée : leur date peut être fausse` : "");
   const table = document.getElementById("rows");
   table.innerHTML = "";
   const head = document.createElement("tr");
@@ -34,7 +36,10 @@ async function load() {
   table.appendChild(head);
   for (const r of rep.rows) {
     const tr = document.createElement("tr");
-    for (const [key] of COLS) tr.appendChild(cell("td", key === "pi_supply" ? piText(r) : r[key], NUM.has(key) ? "n" : ""));
+    for (const [key] of COLS) {
+      const text = key === "pi_supply" ? piText(r) : key === "date" && r.clock_untrusted ? `${r.date} ⚠ heure non vérifiée` : r[key];
+      tr.appendChild(cell("td", text, NUM.has(key) ? "n" : ""));
+    }
     table.appendChild(tr);
   }
   const total = document.createElement("tr");
