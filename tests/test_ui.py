@@ -10,7 +10,7 @@ import pytest
 
 from .helpers import BIN, REPO, free_port, wait_for
 
-SCREENS = ["home", "generator", "programme", "debate", "screening", "alerts"]
+SCREENS = ["home", "generator", "programme", "debate", "screening", "alerts", "checks"]
 SIZES = [(800, 480), (1280, 800)]
 SHOTS = REPO / "docs" / "screenshots"
 
@@ -168,6 +168,27 @@ def test_an_unchecked_clock_is_confirmed_or_set_before_the_evening_is_dated(ui_r
     page.wait_for_function("document.querySelector('#clock-chip').classList.contains('hidden')")
     assert rig.get("/api/report")[1]["rows"][0]["clock_untrusted"] == ""
     page.close()
+
+
+def test_the_checklist_says_in_french_what_is_wrong_and_what_to_do(ui_rig, page):
+    rig = ui_rig({"clock": {"assume_trusted": False}},
+                 env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"})
+    open_ui(page, rig)
+    tap(page, "[data-screen=alerts]")
+    tap(page, "[data-screen=checks]")
+    page.wait_for_selector("#checks li[data-check=kiosk]")
+    row = lambda check: page.locator(f"#checks li[data-check={check}]")
+    assert row("clock").get_attribute("class") == "fail"
+    assert "Date et heure" in row("clock").inner_text() and "rigctl clock set" in row("clock").inner_text()
+    assert row("meter").get_attribute("class") == "ok" and "Répond sur" in row("meter").inner_text()
+    assert row("projector").get_attribute("class") == "na"         # its mains is off
+    assert row("service").get_attribute("class") == "fail"         # started by hand, here
+    assert "sudo systemctl enable --now rigd" in row("service").inner_text()
+    assert page.locator("#checks-summary").inner_text() == "À corriger avant la séance :"
+    rig.rigctl("clock", "confirm")
+    tap(page, "[data-action=checks-refresh]")
+    page.wait_for_function("document.querySelector('#checks li[data-check=clock]').className === 'ok'")
+    assert "vérifiée par l'équipe" in row("clock").inner_text()
 
 
 def test_a_projector_with_no_link_asks_the_crew_and_counts_its_cool_down(ui_rig, page):

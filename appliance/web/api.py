@@ -41,6 +41,26 @@ def status():
     return jsonify(d.status())
 
 
+@api.get("/checks")
+def checks():
+    """The field checklist, in the reader's language (the Vérifications page, rigctl doctor)."""
+    from ..checks import checklist
+    d, language = daemon(), lang()
+    items = []
+    for c in checklist(d):
+        if c["id"] == "config" and d.config.sim.enabled:
+            c["data"]["source"] = d.message("ui.simulated_rig", {}, language)
+        if c["id"] == "clock":
+            c["data"]["source_label"] = d.message(f"ui.clock_source_{c['data']['source']}", {}, language)
+        word = {True: "ok", False: "fail", None: "na"}[c["ok"]]
+        item = {**c, "title": d.message(f"check.{c['id']}", c["data"], language),
+                "text": d.message(f"check.{c['id']}.{word}", c["data"], language)}
+        if c["ok"] is False:
+            item["fix"] = d.message(f"check.{c['id']}.fix", c["data"], language)
+        items.append(item)
+    return jsonify(checks=items, ok=all(c["ok"] is not False for c in items))
+
+
 @api.get("/generator/history")
 def generator_history():
     d = daemon()

@@ -495,6 +495,27 @@ async function saveScreening() {
   toast(T("ui.saved"), "info");
 }
 
+// --- the field checklist ------------------------------------------------------------------
+
+async function loadChecks() {
+  const reply = await api("GET", "/api/checks");
+  const ul = $("#checks");
+  ul.innerHTML = "";
+  for (const c of reply.checks) {
+    const li = document.createElement("li");
+    li.className = c.ok === true ? "ok" : c.ok === false ? "fail" : "na";
+    li.innerHTML = '<span class="sign"></span><span class="title"></span><span class="text"></span><span class="fix"></span>';
+    $(".sign", li).textContent = c.ok === true ? "✔" : c.ok === false ? "✘" : "–";
+    $(".title", li).textContent = c.title;
+    $(".text", li).textContent = c.text;
+    $(".fix", li).textContent = c.fix || "";
+    li.dataset.check = c.id;
+    ul.appendChild(li);
+  }
+  $("#checks-summary").textContent = T(reply.ok ? "ui.checks_all_good" : "ui.checks_some_bad");
+  $("#checks-summary").className = "notice " + (reply.ok ? "ok" : "warn");
+}
+
 // --- the clock -----------------------------------------------------------------------------
 // A rig offline boots with the last time it saved. Before an evening is dated, the crew
 // confirms or corrects the date and time: big steppers, since the kiosk has no keyboard.
@@ -565,6 +586,7 @@ const actions = {
     return clockUnchecked() ? openClock(start) : start();
   },
   "clock-open": () => openClock(null),
+  "checks-refresh": () => loadChecks(),
   "clock-step": (el) => stepClock(el),
   "clock-ok": async () => {
     // A clock behind a time already past cannot be confirmed, only set.
@@ -663,6 +685,7 @@ function show(screen) {
   if (screen === "generator") loadHistory().catch(() => {});
   if (screen === "programme" || screen === "debate") loadProgramme().catch(() => {});
   if (screen === "screening") loadScreening().catch(() => {});
+  if (screen === "checks") loadChecks().catch(() => {});
 }
 
 window.addEventListener("resize", () => { ui.chart = null; drawChart(); });
