@@ -79,7 +79,8 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     unit = (stage / "etc/systemd/system/rigd.service").read_text()
     for needed in ("Type=notify", "WatchdogSec=", "Restart=always", "User=mdurig",
                    "SupplementaryGroups=gpio dialout video audio render", "ProtectSystem=strict",
-                   "ReadWritePaths=/var/lib/mdu-rig", "ProtectHome=yes", "NoNewPrivileges=yes",
+                   "ReadWritePaths=/var/lib/mdu-rig", "ReadWritePaths=-/srv/mdu-recordings",
+                   "ProtectHome=yes", "NoNewPrivileges=yes",
                    "DevicePolicy=closed", "DeviceAllow=char-gpiochip rw", "RuntimeDirectory=mdu-rig"):
         assert needed in unit, needed
     assert "PrivateDevices" not in unit
