@@ -190,7 +190,8 @@ def check_place(name: str, path: str | os.PathLike, mounts: list[Mount], fstab: 
     here = mount_of(path, mounts)
     if here is None:
         return True, f"{tag}{path}: not in /proc/mounts"
-    what = "the system's own filesystem" if here.point == "/" else f"{here.source} on {here.point}"
+    what = ("the system's own filesystem" if here.point == "/" else here.source
+            if here.point == str(path) else f"{here.source} (mounted on {here.point})")
     shown = ",".join(o for o in here.options if o in ("rw", "ro", "noatime", "relatime", "sync")
                      or o.startswith(("errors=", "commit=", "data=")))
     line = f"{tag}{path} on {what}, {here.fstype} ({shown}), {_free(_nearest_existing(path))}"

@@ -68,7 +68,7 @@ def test_raspi_configs_own_spelling_would_put_the_data_in_memory_too():
 def test_data_on_its_own_disk_is_reported_with_its_options_and_free_space(disk):
     ok, line = layout.check_place("data", f"{disk}/data", pi_mounts(disk), fstab(disk))
     assert ok, line
-    assert line.startswith(f"DATA      {disk}/data on /dev/sda1 on {disk}/data, ext4 (")
+    assert line.startswith(f"DATA      {disk}/data on /dev/sda1, ext4 (")
     assert "noatime" in line and "errors=remount-ro" in line and "GB free of" in line
 
 
@@ -130,7 +130,8 @@ def test_doctor_reports_the_layout_and_flags_a_read_only_data_disk(tmp_path, usb
     shown = result.stdout.split("storage:\n", 1)[1].splitlines()
     assert shown[0].startswith("  OVERLAY   ")
     data = next(line for line in shown if line.startswith("  DATA "))
-    assert f"{usb_disk / 'data'} on /dev/loop" in data and "ext4 (rw,noatime" in data
+    assert f"{usb_disk / 'data'} on /dev/loop" in data and f"(mounted on {usb_disk})" in data
+    assert "ext4 (rw,noatime" in data
     subprocess.run(["mount", "-o", "remount,ro", str(usb_disk)], check=True)
     result = run()
     assert result.returncode == 1
