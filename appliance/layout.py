@@ -22,6 +22,7 @@ the installer runs it with the system's Python), so it is tested off the Pi.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -219,8 +220,11 @@ def check_place(name: str, path: str | os.PathLike, mounts: list[Mount], fstab: 
 
 def check_damaged(data_dir: str | os.PathLike) -> tuple[bool, str]:
     """Databases the store set aside as damaged, kept for the office until someone decides."""
+    folder = Path(data_dir)
+    if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "cannot list", str(folder))   # doctor: use sudo
     try:
-        found = sorted(p for p in Path(data_dir).glob(f"*{DAMAGED}*")
+        found = sorted(p for p in folder.glob(f"*{DAMAGED}*")
                        if not p.name.endswith(("-wal", "-shm")))
     except OSError:
         found = []
