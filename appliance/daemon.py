@@ -44,6 +44,7 @@ from .effects import Msg
 from .rig import Rig
 from .sdnotify import Notifier
 from .shutdown import PowerOff, ShutdownFlag
+from .storage import Storage
 from .store import Store
 from .web import MAX_BODY_BYTES
 
@@ -64,11 +65,10 @@ class Daemon:
     def __init__(self, config, clock=None):
         self.config = config
         self.clock = clock or SystemClock()
+        # A data folder or disk that is missing or read-only is an alert, never a crash:
+        # the rig then runs from a folder in memory (config.data_dir says which).
+        self.storage = Storage(config)
         data_dir = config.data_dir
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StartupError(f"cannot create the data directory {data_dir}: {exc.strerror}")
         self.store = Store(data_dir / "rig.sqlite3")
         # Relays first: after a crash mid-show the screen's blower must not wait
         # for anything else to start.
@@ -86,6 +86,7 @@ class Daemon:
         self.clock_watch = ClockWatch(self.store, self.clock, TimeDate(config.clock.rtc_path),
                                       config.clock, events=self.events, on_change=self._clock_changed)
         self.clock_watch.start()
+        self.storage.announce(self.events, self.store.recovered)
         self.sim = None
         port = None
         if config.sim.enabled:
@@ -105,10 +106,12 @@ class Daemon:
         self.importer = Importer(self.library, self.events, jobs=self.jobs)
         self.programme = self._make_programme(saved)
         self.microphone = self._make_microphone()
-        self.recorder = Recorder(config, data_dir / "recordings", make_camera(config.camera),
-                                 self.microphone, self.events, self.clock, on_fault=self._recording_fault)
+        self.recorder = Recorder(config, self.storage.recordings_dir, make_camera(config.camera),
+                                 self.microphone, self.events, self.clock, on_fault=self._recording_fault,
+                                 place_check=self.storage.check_recordings)
         self.rig.recorder = self.recorder
         self.rig.clock_trust = self.clock_watch.status()
+        self.rig.storage = self.storage
         self.rig.microphone = self.microphone
         self.sim_projector = None
         self.projector_poller = self._make_projector()
@@ -431,4 +434,5 @@ class Daemon:
         if self.sim_projector is not None:
             self.sim_projector.stop()
         self.store.close()
+        self.storage.forget()
         log.info("rigd stopped")

@@ -51,6 +51,7 @@ def build_snapshot(rig) -> dict:
         # the Pi's own supply and temperature as the rig judges them (generator: generator.health)
         "health": {"pi": rig.supply.snapshot(rig.host)},
         "jobs": rig.jobs.running(),
+        "storage": storage(rig),
     }
 
 
@@ -172,3 +173,9 @@ def disk(rig) -> dict:
     else:
         minutes = free * 8 / RECORD_BITRATE_BPS / 60
     return {"free_bytes": free, "record_minutes_left": int(minutes)}
+
+
+def storage(rig) -> dict | None:
+    """Where the data and the debates go, and what is wrong with them (appliance.storage)."""
+    where = getattr(rig, "storage", None)
+    return where.snapshot() if where is not None else None

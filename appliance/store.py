@@ -6,9 +6,22 @@
     >>> store.add_event(ts, "warning", "overload", "generator", {...})
 
 WAL with ``synchronous=NORMAL`` keeps the database readable after a power
-cut at any instant (a last telemetry row may be lost, never the file);
-writes that must not be lost (events, settings, the rig's intended state)
-are committed with ``synchronous=FULL``.
+cut at any instant (the last telemetry rows may be lost, never the file):
+a commit is written to the WAL but not synced, so a reading a second costs
+no fsync (and no wear of the card). Writes that must not be lost (events,
+settings, the rig's intended state) are committed with ``synchronous=FULL``:
+the WAL is synced before the commit returns, and with it every commit
+before it.
+
+A power cut during a write can still leave a damaged file (an SD card may
+lose more than the block it was writing). At open, ``PRAGMA quick_check``
+reads the whole file; a damaged one (or one that is not a database at all)
+is moved aside with its -wal and -shm, named with the time
+(``rig.sqlite3.damaged-20261126T024012``), and a new database is started:
+the rig starts, with no history, rather than not at all. :attr:`recovered`
+says what was set aside, for an alert once the event bus exists. A database
+from newer software, or one that cannot be opened (locked, unreadable), is
+not damaged and is still refused.
 
 Telemetry is kept at poll rate for ``telemetry_full_days`` and as 1-minute
 min/mean/max for ``telemetry_minute_days`` after that (:meth:`compact`).
@@ -17,10 +30,19 @@ min/mean/max for ``telemetry_minute_days`` after that (:meth:`compact`).
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
+
+log = logging.getLogger("rig.store")
+
+#: what SQLite calls a damaged file, and one that is not a database at all
+DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 TELEMETRY_COLUMNS = ("voltage_v", "current_a", "power_w", "frequency_hz", "energy_wh",
                      "power_factor", "load_pct")
@@ -73,22 +95,85 @@ class StoreClosed(StoreError):
     pass
 
 
+class _Damaged(Exception):
+    """quick_check found damage, or the file is not a database."""
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self.closed = False
+        #: {"file": name it was moved to, "detail": what quick_check said} after a damaged start
+        self.recovered: dict | None = None
         try:
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False,
-                                       isolation_level=None, timeout=10)
+            self._open()
+        except _Damaged as exc:
+            self.recovered = self._set_aside(str(exc))
+            try:
+                self._open()
+            except (_Damaged, sqlite3.DatabaseError) as again:
+                raise StoreError(f"{self.path}: cannot start a new database: {again}") from again
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the rig's database: {exc}") from exc
+
+    def _quick_check(self) -> None:
+        """Raise _Damaged if the file (with its -wal) is damaged. Read-only: closing a
+        read-write connection would checkpoint into the damaged file and delete its -wal."""
+        if not self.path.exists():
+            return
+        db = sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True, timeout=10)
+        try:
+            verdict = [r[0] for r in db.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorname", "") in DAMAGE:
+                raise _Damaged(str(exc)) from exc
+            raise
+        finally:
+            db.close()
+        if verdict != ["ok"]:
+            raise _Damaged("; ".join(verdict))
+
+    def _open(self) -> None:
+        self._quick_check()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False,
+                                   isolation_level=None, timeout=10)
+        try:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot open the rig's database: {exc}") from exc
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _set_aside(self, detail: str) -> dict:
+        """Move the damaged file (and its -wal, -shm, so it opens as it was) out of the way."""
+        detail = " ".join(detail.split())
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
+        try:
+            for suffix in ("-wal", "-shm", ""):        # the main file last: it names the set
+                part = self.path.with_name(self.path.name + suffix)
+                if part.exists():
+                    os.replace(part, aside.with_name(aside.name + suffix))
+            fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StoreError(f"{self.path} is damaged ({detail}) and cannot be moved aside: "
+                             f"{exc.strerror or exc}") from exc
+        log.warning("%s was damaged (%s): set aside as %s, a new database is started",
+                    self.path, detail, aside.name)
+        return {"file": aside.name, "detail": detail[:300]}
 
     # --- schema ---------------------------------------------------------------
 

@@ -1,3 +1,5 @@
+import subprocess
+
 import pytest
 
 from appliance.devices.profiles import PROFILES
@@ -72,3 +74,18 @@ def browser_type_launch_args(browser_type_launch_args):
             "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update",
                      "--no-first-run", "--disable-sync"]}
+
+
+@pytest.fixture
+def usb_disk(tmp_path):
+    """A real ext4 disk (an image on a loop device), mounted as a USB SSD would be."""
+    image, mount = tmp_path / "usb.img", tmp_path / "usb"
+    mount.mkdir()
+    subprocess.run(["truncate", "-s", "96M", str(image)], check=True)
+    made = subprocess.run(["mkfs.ext4", "-q", "-L", "RIGTEST", str(image)], capture_output=True)
+    done = made.returncode == 0 and subprocess.run(
+        ["mount", "-o", "loop,noatime", str(image), str(mount)], capture_output=True).returncode == 0
+    if not done:
+        pytest.skip("no loop device here (needs root and /dev/loop*)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)

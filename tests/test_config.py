@@ -92,6 +92,19 @@ def test_relative_data_dir_is_relative_to_the_file(tmp_path):
     assert load_config(path).storage.data_dir == str(tmp_path / "data")
 
 
+def test_recordings_dir_is_optional_relative_to_the_file_and_never_on_a_stick(tmp_path):
+    path = tmp_path / "rig.toml"
+    path.write_text("")
+    assert load_config(path).storage.recordings_dir == ""          # <data_dir>/recordings
+    path.write_text('[storage]\nrecordings_dir = "usb/recordings"\n')
+    assert load_config(path).storage.recordings_dir == str(tmp_path / "usb" / "recordings")
+    assert refuse(tmp_path, '[storage]\nrecording_dir = "/srv/mdu-recordings/recordings"\n') == [
+        "[storage] recording_dir: unknown key (did you mean 'recordings_dir'?)"]
+    problems = refuse(tmp_path, '[storage]\nrecordings_dir = "/media/usb0/debates"\n')
+    assert len(problems) == 1 and problems[0].startswith("[storage] recordings_dir: ")
+    assert "below usb_roots (/media)" in problems[0] and "/srv/mdu-recordings" in problems[0]
+
+
 def test_simulated_config_keeps_data_in_var(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = simulated_config()

@@ -37,7 +37,8 @@ def test_make_install_stages_the_tree_and_touches_nothing_else(tmp_path):
     for path in ("etc/systemd/system/rigd.service", "etc/systemd/system/rigd-kiosk.service",
                  "etc/polkit-1/rules.d/50-mdu-rig.rules", "etc/udev/rules.d/99-mdu-generator.rules",
                  "etc/systemd/system.conf.d/90-mdu-rig-watchdog.conf", "etc/mdu-rig/rig.toml",
-                 "opt/mdu-rig/appliance/daemon.py", "opt/mdu-rig/firmware_config/install"):
+                 "opt/mdu-rig/appliance/daemon.py", "opt/mdu-rig/firmware_config/install",
+                 "opt/mdu-rig/firmware_config/storage"):
         assert (stage / path).exists(), path
     assert not (stage / "opt/mdu-rig/.git").exists() and not (stage / "opt/mdu-rig/.venv").exists()
     unit = (stage / "etc/systemd/system/rigd.service").read_text()
@@ -76,7 +77,8 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     unit = (stage / "etc/systemd/system/rigd.service").read_text()
     for needed in ("Type=notify", "WatchdogSec=", "Restart=always", "User=mdurig",
                    "SupplementaryGroups=gpio dialout video audio render", "ProtectSystem=strict",
-                   "ReadWritePaths=/var/lib/mdu-rig", "ProtectHome=yes", "NoNewPrivileges=yes",
+                   "ReadWritePaths=/var/lib/mdu-rig", "ReadWritePaths=-/srv/mdu-recordings",
+                   "ProtectHome=yes", "NoNewPrivileges=yes",
                    "DevicePolicy=closed", "DeviceAllow=char-gpiochip rw", "RuntimeDirectory=mdu-rig"):
         assert needed in unit, needed
     assert "PrivateDevices" not in unit
@@ -253,3 +255,4 @@ def test_watchdog_pings_at_half_the_interval_and_stop_when_the_loop_hangs(rig_pr
             late.append(time.monotonic() - hung_at)
     assert all(t < 1.3 for t in late), f"pings after the hang: {late}"
     sock.close()
+

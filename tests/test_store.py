@@ -115,3 +115,85 @@ def test_a_kill_mid_write_leaves_a_readable_database(tmp_path):
     assert telemetry > 300
     assert len(events) >= telemetry // 10 - 1      # every committed event is there
     store.add_telemetry(0.0, True, {"power_w": 1.0})   # and it is writable again
+
+
+# --- a database a power cut damaged ---------------------------------------------------------
+
+def written_store(path, rows: int = 3000) -> bytes:
+    """A store with some history, closed; its file's bytes."""
+    store = Store(path)
+    for i in range(rows):
+        store.add_telemetry(float(i), True, {"power_w": float(i)}, load_pct=1.0)
+    store.add_event(1.0, "info", "daemon.started", "daemon", {})
+    store.close()
+    return path.read_bytes()
+
+
+def truncated(path):
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+
+
+def garbled(path):
+    with open(path, "r+b") as f:              # a run of pages the card wrote as noise
+        f.seek(path.stat().st_size // 3)
+        f.write(bytes(range(256)) * 48)
+
+
+def not_a_database(path):
+    path.write_bytes(b"\x00" * 100 + b"not SQLite " * 400)
+
+
+@pytest.mark.parametrize("damage", [truncated, garbled, not_a_database])
+def test_a_damaged_database_is_set_aside_and_a_new_one_started(tmp_path, damage):
+    path = tmp_path / "rig.sqlite3"
+    written_store(path)
+    damage(path)
+    damaged = path.read_bytes()
+    store = Store(path)                                  # no StoreError: the rig starts
+    aside = tmp_path / store.recovered["file"]
+    assert aside.name.startswith("rig.sqlite3.damaged-2") and aside.read_bytes() == damaged
+    assert store.recovered["detail"]                     # what SQLite found, for the alert
+    assert store.schema_version == len(MIGRATIONS) and store.events() == []
+    store.add_event(2.0, "warning", "store.recovered", "store", {})
+    assert store.query("PRAGMA integrity_check")[0][0] == "ok"
+    store.close()
+    again = Store(path)                                  # the new one is whole: nothing moves
+    assert again.recovered is None and len(again.events()) == 1
+    assert [p.name for p in tmp_path.glob("*.damaged-*[0-9]")] == [aside.name]
+
+
+def test_a_damaged_database_keeps_its_wal_beside_it(tmp_path):
+    """After a power cut the newest rows are in the -wal: it goes with the file it belongs to,
+    under the name SQLite looks for, so the set-aside copy opens with everything in it."""
+    live = tmp_path / "live" / "rig.sqlite3"
+    store = Store(live)
+    for i in range(3000):
+        store.add_telemetry(float(i), True, {"power_w": float(i)}, load_pct=1.0)
+    store.query("PRAGMA wal_checkpoint")                 # the history in the file itself...
+    for i in range(50):                                  # ...the last events still in the -wal
+        store.add_event(float(i), "info", "test.tick", "test", {"i": i})
+    cut = tmp_path / "cut"                               # the files as the power cut left them
+    cut.mkdir()
+    for suffix in ("", "-wal"):
+        (cut / f"rig.sqlite3{suffix}").write_bytes(live.with_name(f"rig.sqlite3{suffix}").read_bytes())
+    store.close()
+    wal = (cut / "rig.sqlite3-wal").read_bytes()
+    assert len(wal) > 0
+    garbled(cut / "rig.sqlite3")
+    recovered = Store(cut / "rig.sqlite3").recovered
+    assert recovered is not None
+    assert (cut / f"{recovered['file']}-wal").read_bytes() == wal
+    assert not (cut / "rig.sqlite3-wal").exists() or (cut / "rig.sqlite3-wal").read_bytes() != wal
+
+
+def test_a_newer_database_is_refused_not_set_aside(tmp_path):
+    path = tmp_path / "rig.sqlite3"
+    written_store(path, rows=10)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer than this software"):
+        Store(path)
+    assert path.read_bytes() == before and not list(tmp_path.glob("*.damaged-*"))

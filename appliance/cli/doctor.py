@@ -12,10 +12,15 @@ is still examined, and flags:
   may read, and a data folder (the debates' recordings) others may enter;
 - a ``--pin-file`` other accounts may read;
 - a kernel without Landlock, where films from sticks are probed with
-  bounded means but not jailed to their own file.
+  bounded means but not jailed to their own file;
+- the storage layout (:mod:`appliance.layout`): the root's overlay, where
+  the data and the recordings are (their disk, filesystem, mount options,
+  free space), a disk fstab promises that is not mounted, one gone
+  read-only, data kept in memory, a database set aside as damaged.
 
-One line per finding, with what to do; exit 0 when nothing is flagged, 1
-otherwise (and 1 when a file cannot be read: run it with sudo).
+One line per finding, with what to do; then the storage layout as it is.
+Exit 0 when nothing is flagged, 1 otherwise (and 1 when a file cannot be
+read: run it with sudo).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import stat
 import tomllib
 from pathlib import Path
 
+from .. import layout
 from .output import EXIT_FAILED, EXIT_OK, clean, out
 
 WEB_DEFAULT = {"listen": "127.0.0.1:8080", "pin": ""}
@@ -64,9 +70,15 @@ def _config_path(args) -> Path | None:
     return DEFAULT_PATH if DEFAULT_PATH.exists() else None     # exists() raises if we may not look
 
 
-def findings(args) -> list[str]:
-    """Every problem found, one line each, each saying what to do."""
+MIN_FREE_MB_DEFAULT = 500
+SYSTEM = {"mounts": "/proc/mounts", "fstab": "/etc/fstab", "cmdline": "/proc/cmdline"}
+
+
+def findings(args, layout_lines: list[str] | None = None) -> list[str]:
+    """Every problem found, one line each, each saying what to do. The storage layout's
+    lines that are right go to ``layout_lines``."""
     found: list[str] = []
+    layout_lines = [] if layout_lines is None else layout_lines
     path = _config_path(args)
     pin_file = getattr(args, "pin_file", None)
     if pin_file:
@@ -77,6 +89,8 @@ def findings(args) -> list[str]:
     found.extend(_sandbox_findings())
     if path is None:
         out.print("no config file: rigd runs the simulated rig, on loopback only", markup=False)
+        ok, line = layout.check_root(layout.read_table(SYSTEM["mounts"]), _read(SYSTEM["cmdline"]))
+        (layout_lines if ok else found).append(line)
         return found
     mode = _mode(path)
     if mode is None:
@@ -97,11 +111,29 @@ def findings(args) -> list[str]:
     web = {**WEB_DEFAULT, **(table.get("web") or {})}
     found.extend(_pin_findings(str(web["listen"]), str(web["pin"])))
 
-    data_dir = Path(str((table.get("storage") or {}).get("data_dir", DATA_DIR_DEFAULT))).expanduser()
-    if not data_dir.is_absolute():
-        data_dir = path.resolve().parent / data_dir          # as load_config reads it
+    storage = table.get("storage") or {}
+    data_dir = _folder(path, storage.get("data_dir", DATA_DIR_DEFAULT))
     found.extend(_data_findings(data_dir))
+    recordings = storage.get("recordings_dir") or ""
+    min_free_mb = (table.get("recording") or {}).get("min_free_mb", MIN_FREE_MB_DEFAULT)
+    for ok, line in layout.storage_checks(
+            data_dir, _folder(path, recordings) if recordings else None, min_free_mb,
+            layout.read_table(SYSTEM["mounts"]), layout.read_table(SYSTEM["fstab"]),
+            _read(SYSTEM["cmdline"])):
+        (layout_lines if ok else found).append(line)
     return found
+
+
+def _folder(config_path: Path, value) -> Path:
+    folder = Path(str(value)).expanduser()
+    return folder if folder.is_absolute() else config_path.resolve().parent / folder  # as load_config
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def _pin_findings(listen: str, pin: str) -> list[str]:
@@ -141,13 +173,18 @@ def _sandbox_findings() -> list[str]:
 
 
 def cmd_doctor(args) -> int:
+    layout_lines: list[str] = []
     try:
-        found = findings(args)
+        found = findings(args, layout_lines)
     except PermissionError as exc:
         found = [f"CANNOT    look at {exc.filename} as this account: run `sudo rigctl doctor`"]
     for line in found:
         out.print(clean(line), markup=False)
     if not found:
-        out.print("nothing to flag: the PIN, the config and the key files are as they should be",
-                  markup=False)
+        out.print("nothing to flag: the PIN, the config, the key files and the storage are as "
+                  "they should be", markup=False)
+    if layout_lines:
+        out.print("storage:", markup=False)
+        for line in layout_lines:
+            out.print(clean(f"  {line}"), markup=False)
     return EXIT_FAILED if found else EXIT_OK

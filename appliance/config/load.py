@@ -46,11 +46,14 @@ def load_config(path: str | os.PathLike) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(name, [f"TOML syntax error: {exc}"]) from None
     config = config_from_table(table, name)
-    data_dir = Path(config.storage.data_dir).expanduser()
-    if not data_dir.is_absolute():
-        # Relative to the file, so a config means the same wherever rigd is started.
-        data_dir = path.resolve().parent / data_dir
-    config.storage.data_dir = str(data_dir)
+    for key in ("data_dir", "recordings_dir"):
+        value = getattr(config.storage, key)
+        folder = Path(value).expanduser()
+        if value and not folder.is_absolute():
+            # Relative to the file, so a config means the same wherever rigd is started.
+            folder = path.resolve().parent / folder
+        if value:
+            setattr(config.storage, key, str(folder))
     return config
 
 

@@ -76,7 +76,10 @@ class AlarmsConfig:
 
 @dataclass
 class StorageConfig:
-    data_dir: str = _opt("/var/lib/mdu-rig")
+    data_dir: str = _opt("/var/lib/mdu-rig", doc="the database, films, recordings, session key")
+    recordings_dir: str = _opt("", doc="where debates are recorded; \"\" for <data_dir>/recordings. "
+                                       "A USB disk's folder, e.g. \"/srv/mdu-recordings/recordings\": "
+                                       "used when it is there and writable, never created")
     telemetry_full_days: float = _opt(7.0, min=0.01, max=3650.0,
                                       doc="keep telemetry at poll rate this long")
     telemetry_minute_days: float = _opt(730.0, min=1.0, max=36500.0,
@@ -86,8 +89,17 @@ class StorageConfig:
                                     "are accepted only below these folders")
 
     def check(self) -> list[str]:
+        problems = []
         bad = [r for r in self.usb_roots if not isinstance(r, str) or not r.startswith("/")]
-        return [f"[storage] usb_roots: {bad[0]!r} is not an absolute folder"] if bad else []
+        if bad:
+            problems.append(f"[storage] usb_roots: {bad[0]!r} is not an absolute folder")
+        for root in self.usb_roots:
+            if self.recordings_dir and Path(self.recordings_dir).is_relative_to(root):
+                # A stick is a stranger's: exports and imports go there, debates never.
+                problems.append(f"[storage] recordings_dir: {self.recordings_dir!r} is below "
+                                f"usb_roots ({root}), where sticks come and go; mount the "
+                                f"recordings disk elsewhere, e.g. /srv/mdu-recordings")
+        return problems
 
 
 @dataclass

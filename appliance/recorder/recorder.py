@@ -23,6 +23,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from .. import storage
 from ..recording import RecordingError, Session, finalize, place_label, sessions
 from ..redating import redate_sessions
 from ..refusal import Refused
@@ -50,10 +51,14 @@ class _Part:
 
 
 class Recorder:
-    def __init__(self, config, root: Path, camera, microphone, events, clock, on_fault=None):
+    def __init__(self, config, root: Path, camera, microphone, events, clock, on_fault=None,
+                 place_check=None):
         self.config = config
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        #: place_check() -> storage.Place: may recordings be written in root now? Asked again
+        #: at each start: a USB disk plugged in since is used, one pulled out is a refusal.
+        self._place_check = place_check or (lambda: storage.check(self.root, create=True))
+        self._place_check()
         self.camera = camera
         self.microphone = microphone
         self.events = events
@@ -184,6 +189,10 @@ class Recorder:
             self._lock.release()
 
     def _check_ready(self, fresh: bool = False) -> None:
+        place = self._place_check()
+        if not place.ok:
+            raise Refused("recordings_unavailable", path=place.path,
+                          reason=f"storage_{place.problem}", detail=place.detail)
         try:
             self.camera.check()
         except Exception as exc:
@@ -342,7 +351,10 @@ class Recorder:
     # --- figures (no lock) -----------------------------------------------------------------
 
     def _free_mb(self) -> float:
-        return shutil.disk_usage(self.root).free / 2**20
+        try:
+            return shutil.disk_usage(self.root).free / 2**20
+        except OSError:            # the disk is not there: no room (and a start is refused)
+            return 0.0
 
     def _room_mb(self, free_mb: float | None = None, recorded_mb: float | None = None) -> float:
         """What may still be recorded: the free space, less the copy finalizing will
