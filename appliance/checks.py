@@ -54,6 +54,31 @@ def _storage(daemon, status):
                                  "writable": writable}
 
 
+def _disks(daemon, status):
+    """The card and disks as ``rigctl doctor`` sees them (overlay, mounts, set-aside databases)."""
+    from . import layout
+    storage = daemon.config.storage
+    try:
+        found = layout.storage_checks(
+            daemon.config.data_dir, storage.recordings_dir or None, daemon.config.recording.min_free_mb,
+            layout.read_table("/proc/mounts"), layout.read_table("/etc/fstab"),
+            _read("/proc/cmdline"))
+    except OSError as exc:
+        return False, {"problems": str(exc)[:120]}
+    bad = [line[:10].strip().lower() for ok, line in found if not ok]
+    if not bad and any(line.startswith("OVERLAY   off") for _, line in found):
+        return None, {}                      # right, but the card's root is not protected (an option)
+    return not bad, {"problems": ", ".join(bad)}
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def _supply(daemon, status):
     pi = (status.get("health") or {}).get("pi") or {}
     if pi.get("state") in (None, "unknown"):
@@ -105,7 +130,7 @@ def _kiosk(daemon, status):
     return state == "active", {"state": state}
 
 
-CHECKS = {"config": _config, "clock": _clock, "storage": _storage, "supply": _supply,
+CHECKS = {"config": _config, "clock": _clock, "storage": _storage, "disks": _disks, "supply": _supply,
           "meter": _meter, "projector": _projector, "camera": _camera, "microphone": _microphone,
           "service": _service, "kiosk": _kiosk}
 

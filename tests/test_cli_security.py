@@ -193,13 +193,13 @@ def test_a_key_file_is_private_from_its_creation(tmp_path):
 # -- rigctl doctor -----------------------------------------------------------------------------------
 
 def doctor(*args, env=None):
-    return subprocess.run([str(BIN / "rigctl"), "doctor", *args], capture_output=True, text=True,
+    return subprocess.run([str(BIN / "rigctl"), "doctor", "--no-daemon", *args], capture_output=True, text=True,
                           timeout=30, env={**os.environ, "COLUMNS": "400", **(env or {})})
 
 
 def flagged(stdout: str) -> list[str]:
-    """The findings: what doctor prints before the storage layout as it is."""
-    return stdout.split("storage:\n", 1)[0].strip().splitlines()
+    """The ✗ lines of the checklist, without their sign."""
+    return [line.strip()[2:] for line in stdout.splitlines() if line.strip().startswith("✗")]
 
 
 def rig_dir(tmp_path, listen, pin, config_mode=0o640, key_mode=0o600, data_mode=0o750):
@@ -219,7 +219,8 @@ def test_doctor_passes_a_closed_rig(tmp_path):
     for n, (listen, pin) in enumerate((("0.0.0.0:8080", "428519"), ("127.0.0.1:8080", ""),
                                        ("127.0.0.1:8080", "1111"))):
         result = doctor("--config", str(rig_dir(tmp_path / str(n), listen, pin)))
-        assert result.returncode == 0 and "nothing to flag" in result.stdout, (listen, pin, result.stdout)
+        assert result.returncode == 0 and flagged(result.stdout) == [], (listen, pin, result.stdout)
+        assert "✓ pin, config, keys" in result.stdout
 
 
 @pytest.mark.parametrize("pin,why", [("", "no PIN"), ("4285", "4 digits"), ("777777", "repeated"),
@@ -228,7 +229,7 @@ def test_doctor_flags_a_weak_pin_on_the_network(tmp_path, pin, why):
     result = doctor("--config", str(rig_dir(tmp_path, "0.0.0.0:8080", pin)))
     assert result.returncode == 1
     lines = flagged(result.stdout)
-    assert len(lines) == 1 and lines[0].startswith("PIN") and why in lines[0], lines
+    assert len(lines) == 1 and lines[0].startswith("pin") and why in lines[0], lines
     assert "6 to 12 digits" in lines[0]
 
 
@@ -238,7 +239,7 @@ def test_doctor_flags_files_other_accounts_may_read(tmp_path):
     result = doctor(env={"RIG_CONFIG": str(config)})               # as rigd finds it
     assert result.returncode == 1
     lines = flagged(result.stdout)
-    assert [line.split()[0] for line in lines] == ["CONFIG", "KEY", "DATA"], lines
+    assert [line.split()[0] for line in lines] == ["config", "key", "data"], lines
     assert f"chmod 640 {config}" in lines[0]
     assert f"chmod 600 {tmp_path}/data/web.secret" in lines[1]
     assert f"chmod 750 {tmp_path}/data" in lines[2]

@@ -123,17 +123,17 @@ def test_doctor_reports_the_layout_and_flags_a_read_only_data_disk(tmp_path, usb
                       f'[recording]\nmin_free_mb = 10\n')
     config.chmod(0o640)
     env = {**os.environ, "COLUMNS": "400"}
-    run = lambda: subprocess.run([str(BIN / "rigctl"), "doctor", "--config", str(config)],
+    run = lambda: subprocess.run([str(BIN / "rigctl"), "doctor", "--no-daemon", "--config", str(config)],
                                  capture_output=True, text=True, timeout=30, env=env)
     result = run()
     assert result.returncode == 0, result.stdout
-    shown = result.stdout.split("storage:\n", 1)[1].splitlines()
-    assert shown[0].startswith("  OVERLAY   ")
-    data = next(line for line in shown if line.startswith("  DATA "))
+    shown = [line.strip()[2:] for line in result.stdout.splitlines() if line.strip()[:1] in "✓–"]
+    assert any(line.startswith("overlay ") for line in shown), shown
+    data = next(line for line in shown if line.startswith("data "))
     assert f"{usb_disk / 'data'} on /dev/loop" in data and f"(mounted on {usb_disk})" in data
     assert "ext4 (rw,noatime" in data
     subprocess.run(["mount", "-o", "remount,ro", str(usb_disk)], check=True)
     result = run()
     assert result.returncode == 1
-    flagged = result.stdout.split("storage:\n", 1)[0]
+    flagged = "\n".join(line for line in result.stdout.splitlines() if line.strip().startswith("✗"))
     assert "read-only" in flagged and "fsck -y /dev/loop" in flagged

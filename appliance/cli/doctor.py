@@ -1,4 +1,10 @@
-"""`doctor`: what a technician can check over SSH, without the daemon, that keeps the rig closed.
+"""`doctor`: every field check in one go, a checklist with ✓/✗ and the fix for each.
+
+First what the running rigd checks (``GET /api/checks``, the touch
+screen's Vérifications page): config, clock, storage, the Pi's supply and
+heat, the meter, the projector's link, camera, microphone, the service and
+the kiosk. ``–`` is what cannot be checked now (a projector with no mains).
+Then what is checked here, without the daemon (``--no-daemon``: only this).
 
 It reads the config the daemon would (``--config``, else ``$RIG_CONFIG``,
 else /etc/mdu-rig/rig.toml) as raw TOML, so a config the daemon would refuse
@@ -18,9 +24,8 @@ is still examined, and flags:
   free space), a disk fstab promises that is not mounted, one gone
   read-only, data kept in memory, a database set aside as damaged.
 
-One line per finding, with what to do; then the storage layout as it is.
-Exit 0 when nothing is flagged, 1 otherwise (and 1 when a file cannot be
-read: run it with sudo).
+Exit 0 when nothing is ✗, 1 otherwise (and 1 when a file cannot be read:
+run it with sudo).
 """
 
 from __future__ import annotations
@@ -172,19 +177,54 @@ def _sandbox_findings() -> list[str]:
             "lsm=landlock among its boot options"]
 
 
+SIGN = {True: "✓", False: "✗", None: "–"}
+
+
+def _line(ok, title: str, text: str, fix: str | None = None) -> None:
+    out.print(clean(f"  {SIGN[ok]} {title:<30} {text}"), markup=False)
+    if fix:
+        out.print(clean(f"      → {fix}"), markup=False)
+
+
+def _daemon_checks(args) -> bool:
+    """The running rig's checklist; False if anything is ✗ (or rigd does not answer)."""
+    from . import default_lang
+    from .client import Client, ErrorReply, PinError, Unreachable, pin_from
+    try:
+        client = Client(args.url, args.lang or default_lang(), pin_from(args, warn=lambda text: None))
+        reply = client.get("/api/checks")
+    except Unreachable as exc:
+        _line(False, "rigd", f"not answering at {args.url} ({exc})",
+              "sudo systemctl start rigd (on the Pi), or make run (the simulated rig)")
+        return False
+    except (ErrorReply, PinError) as exc:
+        _line(False, "rigd", str(getattr(exc, "message", exc)),
+              "give the rig's PIN: --pin-file FILE or $RIG_PIN")
+        return False
+    for c in reply["checks"]:
+        _line(c["ok"], c["title"], c["text"], c.get("fix"))
+    return bool(reply["ok"])
+
+
 def cmd_doctor(args) -> int:
+    good = True
+    if not args.no_daemon:
+        out.print(clean(f"the rig ({args.url}):"), markup=False)
+        good = _daemon_checks(args)
+    out.print("this Pi's files and disks:", markup=False)
     layout_lines: list[str] = []
     try:
         found = findings(args, layout_lines)
     except PermissionError as exc:
         found = [f"CANNOT    look at {exc.filename} as this account: run `sudo rigctl doctor`"]
     for line in found:
-        out.print(clean(line), markup=False)
-    if not found:
-        out.print("nothing to flag: the PIN, the config, the key files and the storage are as "
-                  "they should be", markup=False)
-    if layout_lines:
-        out.print("storage:", markup=False)
-        for line in layout_lines:
-            out.print(clean(f"  {line}"), markup=False)
-    return EXIT_FAILED if found else EXIT_OK
+        _line(False, line[:10].strip().lower(), line[10:].strip())
+    if not any(line.startswith(("PIN", "CONFIG", "KEY", "DATA", "SANDBOX", "CANNOT"))
+               for line in found):
+        _line(True, "pin, config, keys", "as they should be: the PIN, the config's and key "
+                                         "files' modes, the films' jail")
+    for line in layout_lines:
+        # The overlay root is an option: off is advice, not a fault.
+        _line(None if line.startswith("OVERLAY   off") else True, line[:10].strip().lower(),
+              line[10:].strip())
+    return EXIT_FAILED if found or not good else EXIT_OK

@@ -62,9 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("file")
     k.set_defaults(func=cmd_config_check, offline=True)
 
-    s = sub.add_parser("doctor", help="check, without the daemon, what keeps the rig closed: "
-                                      "the PIN, the config's and key files' modes")
+    s = sub.add_parser("doctor", help="every field check, ✓/✗ with the fix: the running rig's "
+                                      "(clock, storage, supply, meter, projector, camera, "
+                                      "microphone, service, kiosk), then this Pi's files and disks")
     s.add_argument("--config", help="the config file (default $RIG_CONFIG, else /etc/mdu-rig/rig.toml)")
+    s.add_argument("--no-daemon", action="store_true",
+                   help="only what is checked without rigd: the PIN, the files' modes, the storage")
     s.set_defaults(func=cmd_doctor, offline=True)
 
     s = sub.add_parser("show", help="start or end the evening's show")
