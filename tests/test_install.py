@@ -213,6 +213,17 @@ def test_pi5_differs_where_it_must(tmp_path):
     assert "vc4.force_hotplug=1" not in (d5 / "cmdline.txt").read_text()
 
 
+def test_a_battery_clock_keeps_the_date_through_cuts(tmp_path):
+    d4, d5, bad = boot(tmp_path / "4"), boot(tmp_path / "5"), boot(tmp_path / "bad")
+    assert run_installer(d4, "--model", "pi4", "--rtc", "ds3231", "--yes").returncode == 0
+    assert "dtoverlay=i2c-rtc,ds3231" in (d4 / "config.txt").read_text().splitlines()
+    assert run_installer(d5, "--model", "pi5", "--rtc", "pi5-battery", "--yes").returncode == 0
+    assert "dtparam=rtc_bbat_vchg=3000000" in (d5 / "config.txt").read_text().splitlines()
+    refused = run_installer(bad, "--model", "pi4", "--rtc", "pi5-battery", "--yes")
+    assert refused.returncode == 2 and "--rtc ds3231" in refused.stderr
+    assert (bad / "config.txt").read_text() == (FIXTURES / "config.txt").read_text()
+
+
 def test_firmware_installer_asks_before_writing(tmp_path):
     d = boot(tmp_path)
     result = run_installer(d, "--model", "pi4")          # no --yes, no terminal
