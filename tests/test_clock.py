@@ -29,12 +29,11 @@ from appliance.devices.timedate import TimeDate, TimeDateError, TimeDateReading
 from appliance.events import EventBus
 from appliance.recording import Session
 from appliance.redating import redate_sessions
-from appliance.refusal import Refused
 from appliance.reports import report, to_csv
 from appliance.screenings import Screenings
 from appliance.store import Store
 
-from .helpers import REPO, wait_for
+from .helpers import wait_for
 
 DAY = 86400.0
 WRONG = RELEASE_FLOOR + 10 * DAY           # what fake-hwclock left: plausible, and wrong
@@ -324,29 +323,6 @@ def test_no_system_bus_is_said_plainly(monkeypatch, tmp_path):
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path}/none")
     reading = TimeDate(rtc_path=tmp_path).read()
     assert reading.ntp_synchronized is None and "system bus cannot be reached" in reading.error
-
-
-# -- the polkit rule, run by a real JavaScript engine -----------------------------------------------
-
-def test_polkit_lets_the_rigs_account_set_the_clock_and_nothing_more(page):
-    rules = (REPO / "systemd" / "50-mdu-rig.rules").read_text()
-    page.set_content("<html><body></body></html>")
-    verdicts = page.evaluate("""(rules) => {
-        const found = [];
-        const polkit = { Result: { YES: "yes", NO: "no" }, addRule: (f) => found.push(f) };
-        new Function("polkit", rules)(polkit);
-        const ask = (user, id) => found.map((f) => f({ id }, { user })).find((r) => r) || null;
-        return {
-            set_time: ask("mdurig", "org.freedesktop.timedate1.set-time"),
-            set_ntp: ask("mdurig", "org.freedesktop.timedate1.set-ntp"),
-            power_off: ask("mdurig", "org.freedesktop.login1.power-off"),
-            timezone: ask("mdurig", "org.freedesktop.timedate1.set-timezone"),
-            reboot: ask("mdurig", "org.freedesktop.login1.reboot"),
-            stranger: ask("pi", "org.freedesktop.timedate1.set-time"),
-        };
-    }""", rules)
-    assert verdicts == {"set_time": "yes", "set_ntp": "yes", "power_off": "yes", "timezone": None,
-                        "reboot": None, "stranger": None}
 
 
 # -- the real daemon and rigctl ---------------------------------------------------------------------

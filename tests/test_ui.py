@@ -405,3 +405,28 @@ def _answers(request):
         return request("GET", "/api/login") == 200
     except OSError:
         return False
+
+
+# -- the polkit rule (issue 16), run by Chromium's JavaScript engine -------------------------------
+# Here with the browser tests: Playwright's sync API keeps an event loop in the test thread,
+# which the asyncio tests (the projector's link) must not find running.
+
+def test_polkit_lets_the_rigs_account_set_the_clock_and_nothing_more(page):
+    rules = (REPO / "systemd" / "50-mdu-rig.rules").read_text()
+    page.set_content("<html><body></body></html>")
+    verdicts = page.evaluate("""(rules) => {
+        const found = [];
+        const polkit = { Result: { YES: "yes", NO: "no" }, addRule: (f) => found.push(f) };
+        new Function("polkit", rules)(polkit);
+        const ask = (user, id) => found.map((f) => f({ id }, { user })).find((r) => r) || null;
+        return {
+            set_time: ask("mdurig", "org.freedesktop.timedate1.set-time"),
+            set_ntp: ask("mdurig", "org.freedesktop.timedate1.set-ntp"),
+            power_off: ask("mdurig", "org.freedesktop.login1.power-off"),
+            timezone: ask("mdurig", "org.freedesktop.timedate1.set-timezone"),
+            reboot: ask("mdurig", "org.freedesktop.login1.reboot"),
+            stranger: ask("pi", "org.freedesktop.timedate1.set-time"),
+        };
+    }""", rules)
+    assert verdicts == {"set_time": "yes", "set_ntp": "yes", "power_off": "yes", "timezone": None,
+                        "reboot": None, "stranger": None}
