@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import urllib.request
 
 from . import __version__
 from .clock import SystemClock
@@ -162,6 +161,7 @@ class Daemon:
         device = make_projector(cfg, address=address, clock=self.clock)
         poller = ProjectorPoller(device, lambda state: self.rig.post(
             Msg("projector.state", "projector", {"state": state})), interval_s=cfg.poll_interval_s)
+        poller.mains(self.rig.loads["projector"].is_on)     # on after a crash mid-show
         self.rig.projector_poller = poller
         return poller
 
@@ -233,7 +233,7 @@ class Daemon:
     def _rest_microphone(self) -> None:
         """Nobody records or watches for a while: ask the rig to stop the capture."""
         idle = self.clock.monotonic() - self._listened_at > MIC_IDLE_S
-        if idle and self.microphone.running and not self.events.has_subscribers():
+        if idle and self.microphone.running:
             self.rig.post(Msg("microphone", "idle", {"listen": False}))
 
     def drive_input(self, name: str, active: bool) -> None:
@@ -328,6 +328,7 @@ class Daemon:
         deadline = self.clock.monotonic() + timeout_s
         while True:
             try:
+                import urllib.request            # only here: an idle rig does not carry it
                 with urllib.request.urlopen(self.url + "/api/login", timeout=2) as reply:
                     json.load(reply)
                     return
@@ -392,6 +393,7 @@ class Daemon:
 
     def _api_answers(self, timeout_s: float = 2.0) -> bool:
         try:
+            import urllib.request
             with urllib.request.urlopen(self.url + "/api/login", timeout=timeout_s) as reply:
                 return reply.status == 200
         except OSError:

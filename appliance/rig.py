@@ -306,6 +306,8 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
         if load.is_on == on:
             return
         load.switch(on, self.clock.monotonic(), self.clock.time(), cool=cool)
+        if name == "projector" and self.projector_poller is not None:
+            self.projector_poller.mains(on)          # no power, nothing to ask it
         self.events.emit("relay.on" if on else "relay.off", "info", "rig", relay=name, origin=origin)
 
     # --- written down, published ----------------------------------------------------------

@@ -44,7 +44,7 @@ def dominant_frequency(path: Path) -> float:
 
 
 def recording(rig) -> dict:
-    return rig.status()["recording"]
+    return rig.get("/api/status?level=1")[1]["recording"]       # a look at the level meter
 
 
 def final_session(rig) -> dict:

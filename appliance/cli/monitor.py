@@ -29,7 +29,7 @@ def cmd_status(client: Client, args) -> int:
 def cmd_watch(client: Client, args) -> int:
     def frame():
         try:
-            s = client.get("/api/status")
+            s = client.get("/api/status", level=1)      # watching: the microphone's level too
             hist = client.get("/api/generator/history", since=f"{args.minutes}m")
         except Unreachable as exc:
             return Text(clean(f"rigd unreachable at {client.url} ({exc}); retrying…"), style="bold red")

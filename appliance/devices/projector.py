@@ -35,7 +35,6 @@ there too, so the rig's thread never waits on the network or a serial line.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import threading
@@ -48,8 +47,13 @@ from dataclasses import dataclass
 # short TCP connection per command, so there is no session to go stale.
 # pypjlink2 was last released in 2020 and meets garbage with bare asserts.
 # It is asyncio: we run it on the device's own thread with asyncio.run(),
-# never on the rig's thread.
-import aiopjlink
+# never on the rig's thread. Both are imported at the first poll (the
+# projector has mains only during a show): an idle rig does not carry them.
+
+
+def _pjlink():
+    import aiopjlink
+    return aiopjlink
 
 from ..clock import SystemClock
 from .meter import RateLimitedLog
@@ -182,10 +186,6 @@ class PJLinkProjector(_Projector):
 
     link = "pjlink"
 
-    _POWER = {aiopjlink.Power.State.OFF: "standby", aiopjlink.Power.State.ON: "on",
-              aiopjlink.Power.State.COOLING: "cooling", aiopjlink.Power.State.WARMING: "warming"}
-    _LEVEL = {aiopjlink.Errors.Level.WARN: "warning", aiopjlink.Errors.Level.ERROR: "error"}
-
     def __init__(self, address: str, password: str = "", timeout_s: float = 2.0, clock=None):
         super().__init__(clock)
         self.address = address
@@ -196,12 +196,17 @@ class PJLinkProjector(_Projector):
         self.timeout_s = timeout_s
 
     def _run(self, on: bool | None) -> ProjectorState:
+        import asyncio
         try:
             return asyncio.run(self._talk(on))
         except Exception as exc:     # never raise: anything unforeseen is a lost link
             return self._lost(*self._classify(exc))
 
     async def _talk(self, on: bool | None) -> ProjectorState:
+        aiopjlink = _pjlink()
+        power_of = {aiopjlink.Power.State.OFF: "standby", aiopjlink.Power.State.ON: "on",
+                    aiopjlink.Power.State.COOLING: "cooling", aiopjlink.Power.State.WARMING: "warming"}
+        level_of = {aiopjlink.Errors.Level.WARN: "warning", aiopjlink.Errors.Level.ERROR: "error"}
         link = aiopjlink.PJLink(self.host, port=self.port, password=self.password,
                                 timeout=self.timeout_s)
         refusal = None
@@ -213,7 +218,7 @@ class PJLinkProjector(_Projector):
             except (aiopjlink.PJLinkERR1, aiopjlink.PJLinkERR2, aiopjlink.PJLinkERR4) as exc:
                 refusal = ("error", f"power {'on' if on else 'off'}: {exc}")
         try:
-            power = self._POWER[await link.power.get()]
+            power = power_of[await link.power.get()]
             reason = detail = None
         except aiopjlink.PJLinkERR4 as exc:           # projector or display failure
             power, reason, detail = "fault", "error", f"power query: {exc}"
@@ -221,8 +226,8 @@ class PJLinkProjector(_Projector):
             power, reason, detail = "unknown", *self._classify(exc)
         lamp_hours = await self._optional(link.lamps.hours(), self.last.lamp_hours)
         levels = await self._optional(link.errors.query(), {})
-        errors = tuple((category.value, self._LEVEL[level])
-                       for category, level in levels.items() if level in self._LEVEL)
+        errors = tuple((category.value, level_of[level])
+                       for category, level in levels.items() if level in level_of)
         if refusal:
             reason, detail = refusal
         return self._state(power=power, lamp_hours=lamp_hours, errors=errors, link_state="ok",
@@ -232,6 +237,7 @@ class PJLinkProjector(_Projector):
     async def _optional(query, fallback):
         # A projector may lack a lamp counter (LED: ERR1) or not answer it
         # now (ERR3): that is not a broken link. Anything else is, and raises.
+        aiopjlink = _pjlink()
         try:
             return await query
         except (aiopjlink.PJLinkERR1, aiopjlink.PJLinkERR2, aiopjlink.PJLinkERR3,
@@ -241,6 +247,7 @@ class PJLinkProjector(_Projector):
     @staticmethod
     def _classify(exc: BaseException) -> tuple[str, str]:
         text = str(exc) or type(exc).__name__
+        aiopjlink = _pjlink()
         if isinstance(exc, aiopjlink.PJLinkPassword):
             return "wrong_password", text
         if isinstance(exc, aiopjlink.PJLinkERR3):
@@ -277,7 +284,9 @@ class ProjectorPoller:
     """Polls a projector every ``interval_s`` in its own thread; runs power commands there too.
 
     ``on_state(state)`` is called on the poller's thread after every poll
-    and every command. ``command(on)`` returns at once: the command runs
+    and every command. ``mains(False)`` says the projector has no power:
+    there is nothing to ask, so it waits (no connection tried every few
+    seconds on an idle rig) until ``mains(True)`` or a command. ``command(on)`` returns at once: the command runs
     next on the poller's thread; a command not yet run is replaced by a
     newer one (the last word wins). ``heartbeat`` is the monotonic time of
     the last completed poll or command.
@@ -291,6 +300,7 @@ class ProjectorPoller:
         self.heartbeat = self.clock.monotonic()
         self.state: ProjectorState = projector.last
         self._pending: bool | None = None
+        self._powered = True                 # until told otherwise: a poller on its own polls
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -306,6 +316,12 @@ class ProjectorPoller:
             self._pending = bool(on)
         self._wake.set()
 
+    def mains(self, on: bool) -> None:
+        with self._lock:
+            self._powered = bool(on)
+        if on:
+            self._wake.set()                 # ask it now: it is booting
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -317,7 +333,11 @@ class ProjectorPoller:
         while not self._stop.is_set():
             with self._lock:
                 on, self._pending = self._pending, None
+                powered = self._powered
                 self._wake.clear()
+            if on is None and not powered:
+                self._wake.wait()                # nothing to ask a projector without power
+                continue
             state = self.projector.poll() if on is None else self.projector.power(on)
             self._report(state, on)
             # Wait out the interval, unless a command comes (or stop).

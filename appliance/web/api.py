@@ -37,7 +37,8 @@ def parse_since(text: str, now: float) -> float:
 @api.get("/status")
 def status():
     d = daemon()
-    d.listening()            # someone looks at the level meter: keep the microphone up
+    if request.args.get("level") == "1":
+        d.listening()        # someone looks at the level meter: keep the microphone up a while
     return jsonify(d.status())
 
 

@@ -45,7 +45,6 @@ def events_stream():
         response.headers["Retry-After"] = "5"
         return response
     q = d.events.subscribe(maxsize=200)
-    d.listening()
 
     def generate():
         try:

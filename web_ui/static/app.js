@@ -684,11 +684,16 @@ function show(screen) {
   if (screen === "alerts") { ui.unseen = 0; renderAlerts(); }
   if (screen === "generator") loadHistory().catch(() => {});
   if (screen === "programme" || screen === "debate") loadProgramme().catch(() => {});
+  if (screen === "debate") api("GET", "/api/status?level=1").catch(() => {});   // the level meter: now
   if (screen === "screening") loadScreening().catch(() => {});
   if (screen === "checks") loadChecks().catch(() => {});
 }
 
 window.addEventListener("resize", () => { ui.chart = null; drawChart(); });
+
+// The level meter needs the microphone, which rests unless someone looks (?level=1 says so):
+// asked while the Debate screen is shown, not for the whole stream.
+setInterval(() => { if (ui.screen === "debate") api("GET", "/api/status?level=1").catch(() => {}); }, 5000);
 
 (async function start() {
   const state = await fetch("/api/login").then((r) => r.json()).catch(() => ({ ok: true }));
