@@ -271,6 +271,8 @@ class Daemon:
         self.poller.start()
         if self.projector_poller is not None:
             self.projector_poller.start()
+        if self.rig.state != "idle" and self.programme is not None:
+            self.jobs.submit("player.wake", self.rig.wake_player)     # back mid-show: black again
         # Probe new films now rather than when the crew first opens the library.
         threading.Thread(target=self.library.scan, name="library-scan", daemon=True).start()
         threading.Thread(target=self.recorder.recover, args=(self._unfinished,),

@@ -98,6 +98,26 @@ class PartsMixin:
         lang = msg.data.get("lang")
         self._player(lambda p: p.player.select_sub([lang] if lang and lang != "none" else []))
 
+    def _do_player_wake(self) -> None:
+        """The evening starts: the player loads (black on the projector), off the rig's thread."""
+        if self.programme is not None:
+            self.jobs.submit("player.wake", self.wake_player)
+
+    def _do_player_rest(self) -> None:
+        if self.programme is not None:
+            self.jobs.submit("player.rest", self.programme.player.rest)
+
+    def wake_player(self) -> None:
+        """On the rig's lane: a player that cannot start is an alarm, never a stopped rig."""
+        try:
+            self.programme.player.wake()
+        except Exception as exc:
+            detail = str(exc)
+            if detail.startswith("no display"):
+                self.events.emit("player.no_display", "alarm", "player", detail=detail)
+            else:
+                self.events.emit("player.unavailable", "alarm", "player", detail=detail)
+
     def _do_player_stop(self) -> None:
         if self.programme is not None:
             self.programme.stop()

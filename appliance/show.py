@@ -59,6 +59,7 @@ class ShowSequencer:
         self._require_generator(world)
         show = self._set(show, "preparing", msg.origin, fx)
         fx.append(Do("screening.open"))
+        fx.append(Do("player.wake"))                  # black on the projector, not a desktop
         return replace(show, pending=tuple(n for n in self.order if not world.loads[n].on),
                        next_switch_at=world.now, waiting=None, **LAMP_RESET)
 
@@ -276,6 +277,7 @@ class ShowSequencer:
                 fx.append(Switch(name, False, "show"))
         show = replace(self._set(show, "idle", "show", fx), **LAMP_RESET)
         fx.append(Do("screening.close"))
+        fx.append(Do("player.rest"))                  # an idle rig does not carry libmpv
         fx.append(Emit("show.safe_to_stop_generator", "info", "show"))
         return show
 

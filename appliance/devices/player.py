@@ -9,11 +9,16 @@
 It knows files and tracks, not programmes or shows. ``on_end(reason, path,
 error)`` is called (on mpv's thread) when a file ends: reason is ``eof``,
 ``error`` or ``stopped``. If the mpv core dies, the next call makes a new one.
+
+libmpv (and the GPU drivers it opens) is loaded at the first command or
+:meth:`wake` (the show starts: the projector shows black), and let go by
+:meth:`rest` (the evening is over): an idle rig does not carry it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from ..languages import normalise
@@ -39,10 +44,17 @@ class Player:
         self._lock = threading.RLock()
         self._mpv = None
         self._errors: list[str] = []
-        # libmpv is loaded when first needed, unless the projector must show
-        # black from the start (a real screen): an idle rig stays small.
-        if cfg.idle_black and cfg.vo != "null":
-            self._start()
+
+    def wake(self) -> None:
+        """Load the player now (a black picture on the projector); PlayerError says why not."""
+        with self._lock:
+            self._core()
+
+    def rest(self) -> None:
+        """Let libmpv go if nothing is loaded: the evening is over."""
+        with self._lock:
+            if self.path is None:
+                self.close()
 
     # --- the mpv core ---------------------------------------------------------
 
@@ -68,7 +80,10 @@ class Player:
                 options["drm_connector"] = c.drm_connector
             if c.idle_black:
                 options["force_window"] = "immediate"     # black, not a desktop, when idle
-        player = mpv.MPV(log_handler=self._log, loglevel="warn", **options)
+        try:
+            player = mpv.MPV(log_handler=self._log, loglevel="warn", **options)
+        except Exception as exc:          # mpv says only "Invalid value for mpv parameter"
+            raise PlayerError(_why_no_picture(c, exc)) from None
         player.speed = self.speed
 
         @player.event_callback("end-file")
@@ -235,6 +250,18 @@ class Player:
                 except Exception:
                     pass
                 self._mpv = None
+
+
+def _why_no_picture(cfg, exc) -> str:
+    """What to change, rather than libmpv's words, when the picture output cannot open."""
+    if cfg.vo == "null":
+        return f"the video player cannot start (libmpv: {exc})"
+    desktop = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if not desktop and cfg.gpu_context != "drm":
+        return ('no display for the projector output: set [player] vo = "null" (no picture) '
+                'or gpu_context = "drm" (the projector driven without a desktop)')
+    return (f'the projector output cannot open ([player] vo = "{cfg.vo}", gpu_context = '
+            f'"{cfg.gpu_context}"): {exc}; check the HDMI cable and [player] drm_connector')
 
 
 def _round(value) -> float | None:
