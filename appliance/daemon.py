@@ -351,7 +351,9 @@ class Daemon:
         try:
             # The rig thread decides; this loop only keeps house: the watchdog,
             # the telemetry's compaction, the Pi's health, the idle microphone.
-            while not self._stop.wait(max(0.0, min(next_ping - self.clock.monotonic(), 0.5))):
+            # Once a second at most (half the watchdog's interval if shorter): an idle Pi
+            # is woken as little as possible.
+            while not self._stop.wait(max(0.0, next_ping - self.clock.monotonic())):
                 now = self.clock.monotonic()
                 if now >= next_ping:
                     next_ping = now + ping_every
@@ -360,6 +362,7 @@ class Daemon:
                 if now >= next_compact:
                     next_compact = now + COMPACT_EVERY_S
                     housekeeping.compact(self.store, self.clock, self.config.storage)
+
                 self._rest_microphone()
                 self.clock_watch.check()
                 if now >= next_host:

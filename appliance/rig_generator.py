@@ -66,6 +66,7 @@ class GeneratorMixin:
                 self._sequence(Msg("power.dip", "power", {"count": self.guard.dips}))
             elif verdict == "lost":
                 self.power_trigger = trigger
+                self.store.flush_telemetry()          # the sag before the cut, on the card now
                 self._sequence(Msg("power.lost", "power", {"trigger": trigger,
                                                            "grace_s": self.guard.grace_s}))
             elif verdict == "restored":

@@ -44,6 +44,8 @@ log = logging.getLogger("rig.store")
 #: what SQLite calls a damaged file, and one that is not a database at all
 DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
+#: readings written together (see flush_telemetry)
+TELEMETRY_BATCH = 10
 TELEMETRY_COLUMNS = ("voltage_v", "current_a", "power_w", "frequency_hz", "energy_wh",
                      "power_factor", "load_pct")
 
@@ -104,6 +106,7 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._telemetry: list[list] = []          # readings not yet written (flush_telemetry)
         self.closed = False
         #: {"file": name it was moved to, "detail": what quick_check said} after a damaged start
         self.recovered: dict | None = None
@@ -225,6 +228,10 @@ class Store:
             if self.closed:
                 return
             try:
+                self.flush_telemetry()
+            except sqlite3.DatabaseError:
+                pass
+            try:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.DatabaseError:
                 pass
@@ -240,11 +247,23 @@ class Store:
         v = values or {}
         row = [ts, int(online)] + [v.get(c) for c in TELEMETRY_COLUMNS[:-1]] + [load_pct]
         row.append(json.dumps(extra, separators=(",", ":")) if extra else None)
-        with self.transaction() as db:
-            db.execute("INSERT INTO telemetry VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+        with self._lock:
+            self._telemetry.append(row)
+            if len(self._telemetry) >= TELEMETRY_BATCH:
+                self.flush_telemetry()
+
+    def flush_telemetry(self) -> None:
+        """Write the readings kept since the last write (one transaction for many: an idle
+        rig polling at 1 Hz writes every 10 s, not every second; a cut loses at most those)."""
+        with self._lock:
+            rows, self._telemetry = self._telemetry, []
+            if rows and not self.closed:
+                with self.transaction() as db:
+                    db.executemany("INSERT INTO telemetry VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
     def history(self, since: float, until: float | None = None, limit: int = 100_000) -> list[dict]:
         """Telemetry from ``since`` on, oldest first; summarised minutes where that is all there is."""
+        self.flush_telemetry()
         until = until if until is not None else float("inf")
         rows = self.query(
             "SELECT ts, 'minute' AS kind, online_samples > 0 AS online, voltage_mean AS voltage_v,"
@@ -267,6 +286,7 @@ class Store:
     def compact(self, now: float, full_days: float, minute_days: float) -> int:
         """Fold telemetry older than ``full_days`` into minutes; drop minutes older than
         ``minute_days``. Returns the number of raw rows folded."""
+        self.flush_telemetry()
         cutoff = now - full_days * 86400
         cutoff -= cutoff % 60           # whole minutes only, so no minute is split
         with self.transaction() as db:
@@ -320,6 +340,7 @@ class Store:
 
     def next_ids(self) -> dict:
         """The id the next event and the next telemetry row will get (where an epoch starts)."""
+        self.flush_telemetry()                  # the readings kept belong to the epoch before
         events = self.query("SELECT COALESCE(MAX(id), 0) + 1 AS n FROM events")[0]["n"]
         telemetry = self.query("SELECT COALESCE(MAX(rowid), 0) + 1 AS n FROM telemetry")[0]["n"]
         return {"events": events, "telemetry": telemetry}
@@ -327,6 +348,7 @@ class Store:
     def shift_times(self, first: dict, shift_s: float) -> int:
         """Move the times of the events and telemetry written since ``first`` (ids) by
         ``shift_s``: they were stamped by a clock that was that far off. Returns the rows moved."""
+        self.flush_telemetry()
         with self.transaction(durable=True) as db:
             moved = db.execute("UPDATE events SET ts = ts + ? WHERE id >= ?",
                                (shift_s, int(first.get("events", 1 << 62)))).rowcount
