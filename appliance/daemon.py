@@ -330,14 +330,26 @@ class Daemon:
         deadline = self.clock.monotonic() + timeout_s
         while True:
             try:
-                import urllib.request            # only here: an idle rig does not carry it
-                with urllib.request.urlopen(self.url + "/api/login", timeout=2) as reply:
-                    json.load(reply)
-                    return
-            except OSError as exc:
+                json.loads(self._ask_api(timeout_s=2.0))
+                return
+            except (OSError, ValueError) as exc:
                 if self.clock.monotonic() > deadline:
                     raise StartupError(f"the API did not answer on {self.url}: {exc}")
-                self._stop.wait(0.05)
+                self._stop.wait(0.01)
+
+    def _ask_api(self, timeout_s: float) -> bytes:
+        """GET /api/login from the API itself (http.client: the web server has it loaded)."""
+        from http.client import HTTPConnection
+        host, _, port = self.url.removeprefix("http://").rpartition(":")
+        conn = HTTPConnection(host.strip("[]"), int(port), timeout=timeout_s)
+        try:
+            conn.request("GET", "/api/login")
+            reply = conn.getresponse()
+            if reply.status != 200:
+                raise OSError(f"HTTP {reply.status}")
+            return reply.read()
+        finally:
+            conn.close()
 
     def run(self) -> None:
         """Serve until asked to stop (SIGTERM, SIGINT or :meth:`request_stop`)."""
@@ -398,9 +410,8 @@ class Daemon:
 
     def _api_answers(self, timeout_s: float = 2.0) -> bool:
         try:
-            import urllib.request
-            with urllib.request.urlopen(self.url + "/api/login", timeout=timeout_s) as reply:
-                return reply.status == 200
+            self._ask_api(timeout_s)
+            return True
         except OSError:
             return False
 
