@@ -6,8 +6,9 @@
     >>> table.print()
 
 A figure is worth nothing without the machine that gave it: the header says
-the CPU, cores, RAM, OS, Python, and the load the machine already carried
-(a shared machine's figures are noisier). Each table row is one line, in
+the CPU, cores, RAM, OS, Python, and how busy the machine was meanwhile (the
+load at start and end, the cores' average use): a shared machine's figures
+are noisier, its worst latencies first. Each table row is one line, in
 fixed columns a person can read and a script can split (two spaces or more
 between columns; ``--json`` in the benchmarks gives the same as JSON).
 """
@@ -60,10 +61,10 @@ def machine() -> dict:
     }
 
 
-def machine_header() -> str:
-    m = machine()
+def machine_header(m: dict | None = None) -> str:
+    m = m or machine()
     return (f"machine: {m['cpu']} ({m['arch']}), {m['cores']} cores, {m['ram_mb']} MB RAM\n"
-            f"         {m['os']}, Python {m['python']}, load {m['load_1min']} at start")
+            f"         {m['os']}, Python {m['python']}")
 
 
 @dataclass
@@ -77,9 +78,20 @@ class Row:
 
 
 class Table:
+    """Made when the benchmark starts: the machine's load is noted then and at the end."""
+
     def __init__(self, title: str):
         self.title = title
         self.rows: list[Row] = []
+        self.machine = machine()
+        psutil.cpu_percent(None)          # from now on: the whole machine's use, all processes
+
+    def _load_line(self) -> str:
+        busy = psutil.cpu_percent(None)
+        self.machine.update(load_1min_end=round(os.getloadavg()[0], 2), busy_pct=busy)
+        return (f"         load {self.machine['load_1min']} at start, "
+                f"{self.machine['load_1min_end']} at the end; all cores {busy:.0f} % busy "
+                f"on average (every process, this benchmark's included)")
 
     def add(self, figure: str, value: float | None, unit: str = "", op: str = "", limit=None) -> Row:
         """One figure; with ``op`` ("<=" or ">=") and ``limit`` it is marked pass or fail."""
@@ -100,7 +112,7 @@ class Table:
 
     def print(self) -> None:
         width = max([len(r.figure) for r in self.rows] + [20])
-        print(f"\n{self.title}\n{machine_header()}\n", flush=True)
+        print(f"\n{self.title}\n{machine_header(self.machine)}\n{self._load_line()}\n", flush=True)
         print(f"{'figure':<{width}}  {'value':>10}  {'unit':<6}  {'target':<14}  result")
         for r in self.rows:
             value = r.text or ("n/a" if r.value is None else f"{r.value:.3f}".rstrip("0").rstrip("."))
@@ -110,5 +122,5 @@ class Table:
 
     def dump(self, path: str) -> None:
         with open(path, "w") as f:
-            json.dump({"title": self.title, "machine": machine(),
+            json.dump({"title": self.title, "machine": self.machine,
                        "rows": [asdict(r) for r in self.rows]}, f, indent=1)
