@@ -14,7 +14,9 @@ with the touch screen's event stream open all along, on the kiosk listener.
   every 5 ms), and spawn -> READY=1 heard on the notify socket.
 - idle: [player] at its defaults (vo = "gpu", idle_black = true; with no
   display this fails, and the table says what the daemon did), meter at
-  1 Hz, no show; a warm-up, then RSS and CPU over the window.
+  1 Hz, no show; a warm-up, then RSS, CPU and the bytes written to the
+  disk over the window (the SD card's wear; its temporary folder must be on
+  a disk, not a tmpfs, for that figure to mean anything).
 - API: 10 clients (keep-alive, as a browser) each asking GET /api/status
   10 times a second on a fixed schedule, on the idle rig; p50, p99, worst.
 - film: [player] vo = ao = "null", a 720p test film; CPU of rigd less its
@@ -96,14 +98,19 @@ def idle_and_api(tmp: Path, meter: ExternalMeter, d: dict, table: Table) -> list
                 wait_for(lambda: rig.status()["generator"]["online"], 10, 0.05, "the meter online")
                 say(f"idle: warm-up {d['warmup_s']:g} s, then {d['window_s']:g} s measured")
                 time.sleep(d["warmup_s"])
+                proc = psutil.Process(rig.proc.pid)
+                written = proc.io_counters().write_bytes
                 before = ThreadTimes.of(rig.proc.pid)
                 time.sleep(d["window_s"])
                 cpu = ThreadTimes.of(rig.proc.pid).since(before)
+                written = proc.io_counters().write_bytes - written
                 fp = footprint(rig.proc.pid)
                 libs = mapped_libraries(rig.proc.pid)
                 statuses = stream.statuses
                 table.add("idle: RSS", fp["rss_mb"], "MB", "<=", 40)
                 table.add("idle: CPU", cpu.own_pct + cpu.native_pct, "%", "<=", 0.25)
+                # What the SD card is asked to write (its wear), the database's WAL mostly.
+                table.add("idle: disk writes", written / cpu.wall_s / 1024, "KB/s")
                 table.add("idle: threads", fp["threads"], "")
                 table.add("idle: open fds", fp["fds"], "")
                 table.add_flag("idle: libmpv loaded", any(l.startswith("libmpv") for l in libs), False)

@@ -167,6 +167,13 @@ def main() -> None:
         table.add(f"{label}: evening {warm} (warm-up)", base[key], unit)
         table.add(f"{label}: evening {n}", end[key], unit)
         table.add(f"{label}: growth after warm-up", growth(end[key], base[key]), "%", "<=", 5)
+    # A leak grows as fast at the end as before; a heap settling slows down.
+    late = samples[max(warm, n - n // 4)]
+    if n - n // 4 > warm:
+        table.add(f"RSS: MB per 100 evenings, warm-up to evening {n - n // 4}",
+                  100 * (late["rss_mb"] - base["rss_mb"]) / (n - n // 4 - warm), "MB")
+        table.add(f"RSS: MB per 100 evenings, the last {n // 4}",
+                  100 * (end["rss_mb"] - late["rss_mb"]) / (n // 4), "MB")
     per = max(1, n - warm)
     for key, label in (("db_mb", "sqlite file"), ("wal_mb", "sqlite -wal")):
         table.add(f"{label}: evening 1", first[key], "MB")
