@@ -1,7 +1,7 @@
 """A calm Pi (issue 19): start-up, idle footprint, the daemon's share during a film and
 a recording, the API under load, the meter loop. One table, with the machine.
 
-    python bench/bench_calm.py            # about 4 minutes
+    python bench/bench_calm.py            # about 2½ minutes
     python bench/bench_calm.py --quick    # shorter windows (or BENCH_QUICK=1), for development
     python bench/bench_calm.py --json out.json
 

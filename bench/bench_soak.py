@@ -1,7 +1,7 @@
 """Soak (issue 19): the simulated rig through many scripted evenings; does rigd grow?
 
     python bench/bench_soak.py                 # 40 evenings (make bench), about 5 minutes
-    python bench/bench_soak.py --evenings 200  # the issue's soak, about 25 minutes
+    python bench/bench_soak.py --evenings 200  # the issue's soak, about 23 minutes
     python bench/bench_soak.py --quick         # 6 evenings (or BENCH_QUICK=1)
 
 Each evening, through the API (what rigctl sends): show start, a 2.5 s film
