@@ -2,7 +2,7 @@
 
     >>> with ExternalMeter(tmp / "sim") as meter, Notify(tmp) as notify:
     ...     rig = RigProcess(tmp / "rig", calm_config(meter.port), env=notify.env).start()
-    ...     with EventStream(rig.kiosk_url):      # the touch screen, open all along
+    ...     with EventStream(kiosk_url(rig)):     # the touch screen, open all along
     ...         ...
 
 - :class:`ExternalMeter`: the simulated generator in a process of its own
