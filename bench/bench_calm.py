@@ -42,7 +42,7 @@ import psutil
 
 from bench_generator import measure_poll_overhead
 from calm_api import status_load
-from calm_rig import EventStream, ExternalMeter, Notify, calm_config, kiosk_url
+from calm_rig import EventStream, ExternalMeter, Notify, calm_config, kiosk_url, remove_flags
 from common import RigProcess, http, wait_for
 from procstat import ThreadTimes, footprint, mapped_libraries
 from report import Table
@@ -223,10 +223,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         meter_loop(tmp, d, table)
-        with ExternalMeter(tmp / "meter") as meter:
-            startup(tmp, meter, d["spawns"], table)
-            notes += idle_and_api(tmp, meter, d, table)
-            film_and_recording(tmp, meter, d, table)
+        try:
+            with ExternalMeter(tmp / "meter") as meter:
+                startup(tmp, meter, d["spawns"], table)
+                notes += idle_and_api(tmp, meter, d, table)
+                film_and_recording(tmp, meter, d, table)
+        finally:
+            remove_flags()
     table.print()
     for note in notes:
         print(f"note: {note}")

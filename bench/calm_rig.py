@@ -19,6 +19,8 @@
 from __future__ import annotations
 
 import http.client
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +32,8 @@ from common import free_port
 
 #: systemd/rigd.service.in's WatchdogSec=10, as systemd passes it
 WATCHDOG_USEC = "10000000"
+#: where this run's rigs keep their shutdown flag (a tmpfs, as /run is); remove_flags() at the end
+FLAG_ROOT = Path(f"/dev/shm/rig-calm-{os.getpid()}")
 
 
 def calm_config(meter_port: str, **extra) -> dict:
@@ -39,10 +43,14 @@ def calm_config(meter_port: str, **extra) -> dict:
     config = {"sim": {"enabled": False}, "projector": {"link": "none"},
               "generator": {"port": meter_port, "poll_interval_s": 1.0, "timeout_s": 0.2},
               "web": {"kiosk_listen": f"127.0.0.1:{free_port()}"},
-              "power": {"flag_dir": f"/dev/shm/rig-bench-{time.time_ns()}"}}
+              "power": {"flag_dir": str(FLAG_ROOT / str(time.time_ns()))}}
     for section, values in extra.items():
         config[section] = {**config.get(section, {}), **values}
     return config
+
+
+def remove_flags() -> None:
+    shutil.rmtree(FLAG_ROOT, ignore_errors=True)
 
 
 def kiosk_url(rig) -> str:
