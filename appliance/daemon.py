@@ -51,6 +51,8 @@ log = logging.getLogger("rigd")
 
 COMPACT_EVERY_S = 3600.0
 MIC_IDLE_S = 15.0
+#: how often the watchdog's check asks the API itself (see healthy)
+WEB_PROBE_EVERY_S = 5.0
 #: web workers: the live screens' streams have their own bounded share (web/stream.py),
 #: so commands (a shutdown, a stop) always find a free one
 WEB_THREADS = 12
@@ -142,6 +144,7 @@ class Daemon:
         self._kiosk_server = None
         self._server_thread: threading.Thread | None = None
         self._last_status_line = ""
+        self._web_asked_at, self._web_answered = float("-inf"), False
         self._listened_at = 0.0
 
     def _sim_loads(self):
@@ -402,10 +405,15 @@ class Daemon:
             rig_ok = self.rig.alive and self.rig.call(Msg("alive", "watchdog"), timeout=0.5)
         except Exception:
             rig_ok = False
-        # The web server's thread alive is not enough: busy workers answer nothing.
-        # (Asked only under a watchdog: a request a second is not free.)
-        web_ok = self._server_thread is not None and self._server_thread.is_alive() \
-            and (not self.notifier.watchdog_interval_s or self._api_answers())
+        # The web server's thread alive is not enough: busy workers answer nothing. Asked
+        # only under a watchdog, and every few seconds (a request is not free on an idle Pi):
+        # a stuck server is still caught long before the watchdog's time is out.
+        web_ok = self._server_thread is not None and self._server_thread.is_alive()
+        if web_ok and self.notifier.watchdog_interval_s:
+            now = self.clock.monotonic()
+            if now - self._web_asked_at >= WEB_PROBE_EVERY_S or not self._web_answered:
+                self._web_asked_at, self._web_answered = now, self._api_answers()
+            web_ok = self._web_answered
         return loop_ok and rig_ok and web_ok
 
     def _api_answers(self, timeout_s: float = 2.0) -> bool:

@@ -1,19 +1,15 @@
 """Daemon and generator-meter figures (issue: the rig daemon and generator monitoring).
 
 1. start-to-ready: seconds from spawning rigd to /api/status answering;
-2. idle footprint after 30 s: RSS and CPU of rigd polling a meter at 1 Hz;
-3. poll overhead: reads/s of the daemon's meter loop at interval 0 vs a bare
+2. poll overhead: reads/s of the daemon's meter loop at interval 0 vs a bare
    minimalmodbus loop on the same pty;
-4. detection latency: generator silent -> online:false in /api/status.
+3. detection latency: generator silent -> online:false in /api/status.
 """
 
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import psutil
 
 from common import RigProcess, figure, wait_for
 
@@ -37,35 +33,6 @@ def start_to_ready(tmp: Path) -> None:
         times.append(time.monotonic() - t0)
         rig.stop()
     figure("start-to-ready (median of 3)", sorted(times)[1], "s")
-
-
-def idle_footprint(tmp: Path) -> None:
-    # The meter is a separate process, so the figure is rigd's alone, as on a Pi.
-    sim = subprocess.Popen([sys.executable, "-m", "appliance.sim", "--dir", str(tmp / "idle-sim")],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    port = sim.stdout.readline().strip()
-    # As on a Pi with nobody at the screen: no film loaded, nobody watching the level meter.
-    rig = RigProcess(tmp / "idle", {"sim": {"enabled": False}, "projector": {"link": "none"},
-                                    "generator": {"port": port, "poll_interval_s": 1.0,
-                                                  "timeout_s": 0.2},
-                                    "player": {"vo": "null", "ao": "null"}})
-    rig.start()
-    proc = psutil.Process(rig.proc.pid)
-    time.sleep(30)                      # the figure asked for is "after 30 s" (no status asked meanwhile)
-    cpu0 = proc.cpu_times()
-    t0 = time.monotonic()
-    time.sleep(20)
-    cpu1 = proc.cpu_times()
-    cpu_pct = 100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (time.monotonic() - t0)
-    rss_mb = proc.memory_info().rss / 2**20
-    ok = rig.status()["generator"]["online"]
-    rig.stop()
-    sim.stdin.close()
-    sim.wait(timeout=10)
-    figure("idle RSS after 30 s (1 Hz polling)", rss_mb, "MB", "<= 60 MB")
-    figure("idle CPU (1 Hz polling)", cpu_pct, "%", "<= 0.5 %")
-    if not ok:
-        print("  warning: the meter was not online during the idle measurement")
 
 
 def poll_overhead(tmp: Path, seconds: float = 5.0) -> None:
@@ -135,8 +102,7 @@ def main() -> None:
         tmp = Path(d)
         start_to_ready(tmp)
         poll_overhead(tmp)
-        detection_latency(tmp)
-        idle_footprint(tmp)
+        detection_latency(tmp)         # idle RSS and CPU: bench_calm.py, as issue 19 asks
 
 
 if __name__ == "__main__":
