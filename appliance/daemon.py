@@ -361,14 +361,14 @@ class Daemon:
         except BaseException:
             self.stop()
             raise
-        ping_every = min(1.0, self.notifier.watchdog_interval_s or 1.0)
+        # WATCHDOG=1 (and STATUS=) at half the watchdog's interval, as systemd asks; the
+        # chores (the Pi's health, the clock, the microphone's rest) once a second: an
+        # idle Pi is woken as little as possible.
+        ping_every = self.notifier.watchdog_interval_s or 1.0
+        tick = min(1.0, ping_every)
         next_ping = next_compact = next_host = 0.0
         try:
-            # The rig thread decides; this loop only keeps house: the watchdog,
-            # the telemetry's compaction, the Pi's health, the idle microphone.
-            # Once a second at most (half the watchdog's interval if shorter): an idle Pi
-            # is woken as little as possible.
-            while not self._stop.wait(max(0.0, next_ping - self.clock.monotonic())):
+            while not self._stop.wait(tick):
                 now = self.clock.monotonic()
                 if now >= next_ping:
                     next_ping = now + ping_every
@@ -377,7 +377,6 @@ class Daemon:
                 if now >= next_compact:
                     next_compact = now + COMPACT_EVERY_S
                     housekeeping.compact(self.store, self.clock, self.config.storage)
-
                 self._rest_microphone()
                 self.clock_watch.check()
                 if now >= next_host:

@@ -103,10 +103,6 @@ class PartsMixin:
         if self.programme is not None:
             self.jobs.submit("player.wake", self.wake_player)
 
-    def _do_player_rest(self) -> None:
-        if self.programme is not None:
-            self.jobs.submit("player.rest", self.programme.player.rest)
-
     def wake_player(self) -> None:
         """On the rig's lane: a player that cannot start is an alarm, never a stopped rig."""
         try:

@@ -277,7 +277,6 @@ class ShowSequencer:
                 fx.append(Switch(name, False, "show"))
         show = replace(self._set(show, "idle", "show", fx), **LAMP_RESET)
         fx.append(Do("screening.close"))
-        fx.append(Do("player.rest"))                  # an idle rig does not carry libmpv
         fx.append(Emit("show.safe_to_stop_generator", "info", "show"))
         return show
 

@@ -130,12 +130,13 @@ def _player_notes(rig) -> list[str]:
     """What the daemon did with the default [player] on this machine."""
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     events = rig.get("/api/events?limit=200")[1]["events"]
-    failed = [e for e in events if e["code"] == "player.unavailable"]
+    failed = [e for e in events if e["code"] in ("player.unavailable", "player.no_display")]
     where = f"display {display}" if display else "no display ($DISPLAY and $WAYLAND_DISPLAY unset)"
     if failed:
         return [f"default [player] (vo=gpu, idle_black): {where}; the player did not start: "
                 f"{failed[-1]['data'].get('detail', '')}"]
-    return [f"default [player] (vo=gpu, idle_black): {where}; the player started"]
+    return [f"default [player] (vo=gpu, idle_black): {where}; not loaded at idle "
+            f"(it is when the evening starts)"]
 
 
 def film_and_recording(tmp: Path, meter: ExternalMeter, d: dict, table: Table) -> None:

@@ -11,8 +11,10 @@ error)`` is called (on mpv's thread) when a file ends: reason is ``eof``,
 ``error`` or ``stopped``. If the mpv core dies, the next call makes a new one.
 
 libmpv (and the GPU drivers it opens) is loaded at the first command or
-:meth:`wake` (the show starts: the projector shows black), and let go by
-:meth:`rest` (the evening is over): an idle rig does not carry it.
+:meth:`wake` (the show starts: the projector shows black): an idle rig that
+has shown nothing yet does not carry it. It is kept after: a core made and
+ended every evening grew the daemon by megabytes each time (a soak of
+evenings showed it).
 """
 
 from __future__ import annotations
@@ -49,12 +51,6 @@ class Player:
         """Load the player now (a black picture on the projector); PlayerError says why not."""
         with self._lock:
             self._core()
-
-    def rest(self) -> None:
-        """Let libmpv go if nothing is loaded: the evening is over."""
-        with self._lock:
-            if self.path is None:
-                self.close()
 
     # --- the mpv core ---------------------------------------------------------
 
