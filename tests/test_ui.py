@@ -134,7 +134,7 @@ def test_an_unchecked_clock_is_confirmed_or_set_before_the_evening_is_dated(ui_r
                  env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"})     # no timedated here
     page = browser.new_page(viewport={"width": 800, "height": 480})
     open_ui(page, rig)
-    assert page.locator("#clock-chip").is_visible()
+    page.locator("#clock-chip").wait_for(state="visible")     # with the first status
     assert page.locator("#clock-chip").inner_text() == "Heure non vérifiée"
     tap(page, "[data-action=show-start]")
     dialog = page.locator("#clock")
