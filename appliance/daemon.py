@@ -42,6 +42,7 @@ from .screenings import Screenings
 from .effects import Msg
 from .rig import Rig
 from .sdnotify import Notifier
+from .liveness import Liveness
 from .shutdown import PowerOff, ShutdownFlag
 from .storage import Storage
 from .store import Store
@@ -51,8 +52,6 @@ log = logging.getLogger("rigd")
 
 COMPACT_EVERY_S = 3600.0
 MIC_IDLE_S = 15.0
-#: how often the watchdog's check asks the API itself (see healthy)
-WEB_PROBE_EVERY_S = 5.0
 #: web workers: the live screens' streams have their own bounded share (web/stream.py),
 #: so commands (a shutdown, a stop) always find a free one
 WEB_THREADS = 12
@@ -62,7 +61,7 @@ class StartupError(RuntimeError):
     """The daemon cannot start; the message says why and what to do."""
 
 
-class Daemon:
+class Daemon(Liveness):
     def __init__(self, config, clock=None):
         self.config = config
         self.clock = clock or SystemClock()
@@ -340,20 +339,6 @@ class Daemon:
                     raise StartupError(f"the API did not answer on {self.url}: {exc}")
                 self._stop.wait(0.01)
 
-    def _ask_api(self, timeout_s: float) -> bytes:
-        """GET /api/login from the API itself (http.client: the web server has it loaded)."""
-        from http.client import HTTPConnection
-        host, _, port = self.url.removeprefix("http://").rpartition(":")
-        conn = HTTPConnection(host.strip("[]"), int(port), timeout=timeout_s)
-        try:
-            conn.request("GET", "/api/login")
-            reply = conn.getresponse()
-            if reply.status != 200:
-                raise OSError(f"HTTP {reply.status}")
-            return reply.read()
-        finally:
-            conn.close()
-
     def run(self) -> None:
         """Serve until asked to stop (SIGTERM, SIGINT or :meth:`request_stop`)."""
         try:
@@ -384,54 +369,6 @@ class Daemon:
                     housekeeping.read_host(self.host, self.rig)
         finally:
             self.stop()
-
-    def _alive_lines(self) -> list[str]:
-        lines = []
-        if self.healthy():
-            lines.append("WATCHDOG=1")
-        line = self.status_line()
-        if line != self._last_status_line:
-            self._last_status_line = line
-            lines.append(f"STATUS={line}")
-        return lines
-
-    def healthy(self) -> bool:
-        """The rig thread turns, the meter loop turns, the web server runs: worth a ping."""
-        gen = self.config.generator
-        allowed = max(10.0, 3 * (gen.poll_interval_s + gen.timeout_s * (gen.retries + 1)))
-        loop_ok = self.clock.monotonic() - self.poller.heartbeat < allowed
-        try:                        # the decider answers: the one proof that matters
-            rig_ok = self.rig.alive and self.rig.call(Msg("alive", "watchdog"), timeout=0.5)
-        except Exception:
-            rig_ok = False
-        # The web server's thread alive is not enough: busy workers answer nothing. Asked
-        # only under a watchdog, and every few seconds (a request is not free on an idle Pi):
-        # a stuck server is still caught long before the watchdog's time is out.
-        web_ok = self._server_thread is not None and self._server_thread.is_alive()
-        if web_ok and self.notifier.watchdog_interval_s:
-            now = self.clock.monotonic()
-            if now - self._web_asked_at >= WEB_PROBE_EVERY_S or not self._web_answered:
-                self._web_asked_at, self._web_answered = now, self._api_answers()
-            web_ok = self._web_answered
-        return loop_ok and rig_ok and web_ok
-
-    def _api_answers(self, timeout_s: float = 2.0) -> bool:
-        try:
-            self._ask_api(timeout_s)
-            return True
-        except OSError:
-            return False
-
-    def status_line(self) -> str:
-        s = self.rig.snapshot
-        g = s["generator"]
-        if g["online"]:
-            gen = f"generator {g['power_w']:.0f} W ({g['load_pct']:.0f} %), {g['health']['state']}"
-        else:
-            gen = f"generator meter {g['link']}"
-        if s["power"]["grace_left_s"] is not None:
-            gen += f", shutdown in {s['power']['grace_left_s']:.0f} s"
-        return f"{s['state']} · {gen}"
 
     def hang(self) -> None:
         log.warning("rig thread hung on request (RIGD_DEBUG_HANG_SIGNAL)")

@@ -1,0 +1,76 @@
+"""What the daemon tells systemd: is it alive (WATCHDOG=1), and how is the rig (STATUS=).
+
+A mixin of :class:`appliance.daemon.Daemon`: it reads the daemon's rig,
+meter poller, web server and notifier, and asks its own API over HTTP.
+"""
+
+from __future__ import annotations
+
+from .effects import Msg
+
+#: how often the watchdog's check asks the API itself (see healthy)
+WEB_PROBE_EVERY_S = 5.0
+
+
+class Liveness:
+    def _ask_api(self, timeout_s: float) -> bytes:
+        """GET /api/login from the API itself (http.client: the web server has it loaded)."""
+        from http.client import HTTPConnection
+        host, _, port = self.url.removeprefix("http://").rpartition(":")
+        conn = HTTPConnection(host.strip("[]"), int(port), timeout=timeout_s)
+        try:
+            conn.request("GET", "/api/login")
+            reply = conn.getresponse()
+            if reply.status != 200:
+                raise OSError(f"HTTP {reply.status}")
+            return reply.read()
+        finally:
+            conn.close()
+
+    def _alive_lines(self) -> list[str]:
+        lines = []
+        if self.healthy():
+            lines.append("WATCHDOG=1")
+        line = self.status_line()
+        if line != self._last_status_line:
+            self._last_status_line = line
+            lines.append(f"STATUS={line}")
+        return lines
+
+    def healthy(self) -> bool:
+        """The rig thread turns, the meter loop turns, the web server runs: worth a ping."""
+        gen = self.config.generator
+        allowed = max(10.0, 3 * (gen.poll_interval_s + gen.timeout_s * (gen.retries + 1)))
+        loop_ok = self.clock.monotonic() - self.poller.heartbeat < allowed
+        try:                        # the decider answers: the one proof that matters
+            rig_ok = self.rig.alive and self.rig.call(Msg("alive", "watchdog"), timeout=0.5)
+        except Exception:
+            rig_ok = False
+        # The web server's thread alive is not enough: busy workers answer nothing. Asked
+        # only under a watchdog, and every few seconds (a request is not free on an idle Pi):
+        # a stuck server is still caught long before the watchdog's time is out.
+        web_ok = self._server_thread is not None and self._server_thread.is_alive()
+        if web_ok and self.notifier.watchdog_interval_s:
+            now = self.clock.monotonic()
+            if now - self._web_asked_at >= WEB_PROBE_EVERY_S or not self._web_answered:
+                self._web_asked_at, self._web_answered = now, self._api_answers()
+            web_ok = self._web_answered
+        return loop_ok and rig_ok and web_ok
+
+    def _api_answers(self, timeout_s: float = 2.0) -> bool:
+        try:
+            self._ask_api(timeout_s)
+            return True
+        except OSError:
+            return False
+
+    def status_line(self) -> str:
+        s = self.rig.snapshot
+        g = s["generator"]
+        if g["online"]:
+            gen = f"generator {g['power_w']:.0f} W ({g['load_pct']:.0f} %), {g['health']['state']}"
+        else:
+            gen = f"generator meter {g['link']}"
+        if s["power"]["grace_left_s"] is not None:
+            gen += f", shutdown in {s['power']['grace_left_s']:.0f} s"
+        return f"{s['state']} · {gen}"
