@@ -48,13 +48,26 @@ class Player:
         self._errors: list[str] = []
 
     def wake(self) -> None:
-        """Load the player now (a black picture on the projector); PlayerError says why not."""
+        """Load the player now (a black picture on the projector); PlayerError says why not.
+
+        The core is made without holding the player's lock: loading libmpv and the GPU
+        drivers takes seconds on a Pi, and the rig reads the player's state meanwhile.
+        """
+        if self._mpv is not None:
+            return
+        core = self._new_core()
         with self._lock:
-            self._core()
+            if self._mpv is None:
+                self._mpv = core
+                return
+        core.terminate()                    # a command made one meanwhile
 
     # --- the mpv core ---------------------------------------------------------
 
     def _start(self) -> None:
+        self._mpv = self._new_core()
+
+    def _new_core(self):
         try:
             import mpv
         except (ImportError, OSError) as exc:
@@ -100,7 +113,7 @@ class Player:
                 except Exception:
                     log.exception("end-of-file handler failed")
 
-        self._mpv = player
+        return player
 
     def _log(self, level, component, message) -> None:
         text = f"{component}: {message.strip()}"
