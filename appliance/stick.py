@@ -156,34 +156,31 @@ def _write_verified(blocks, out_fd: int, rel: str, on_bytes=lambda n: None) -> s
         os.close(dir_fd)
 
 
-def _size_at(out_fd: int, rel: str) -> int | None:
-    """Size of the regular file ``rel`` below ``out_fd``; None if absent or anything else."""
+def _at(out_fd: int, rel: str, look):
+    """``look(dir_fd, name)`` for ``rel`` below ``out_fd``, following no link; None if it fails."""
     parts = rel.split("/")
     try:
         dir_fd = walk_dirs(out_fd, parts[:-1], make=False)
     except OSError:
         return None
     try:
-        st = os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False)
-    except OSError:
-        return None
-    finally:
-        os.close(dir_fd)
-    return st.st_size if stat.S_ISREG(st.st_mode) else None
-
-
-def _read_back_at(out_fd: int, rel: str) -> str | None:
-    parts = rel.split("/")
-    try:
-        dir_fd = walk_dirs(out_fd, parts[:-1], make=False)
-    except OSError:
-        return None
-    try:
-        return _hash_at(dir_fd, parts[-1])
+        return look(dir_fd, parts[-1])
     except (OSError, ValueError):
         return None
     finally:
         os.close(dir_fd)
+
+
+def _size_at(out_fd: int, rel: str) -> int | None:
+    """Size of the regular file ``rel`` below ``out_fd``; None if absent or anything else."""
+    def size(dir_fd, name):
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
+    return _at(out_fd, rel, size)
+
+
+def _read_back_at(out_fd: int, rel: str) -> str | None:
+    return _at(out_fd, rel, _hash_at)
 
 
 # --- verifying what is on a stick ---------------------------------------------------------
