@@ -8,7 +8,7 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 # Debian packages the rig needs at run time and in tests.
-APT_PACKAGES := ffmpeg libmpv2 libportaudio2 pulseaudio pulseaudio-utils chromium fonts-dejavu-core systemd dbus-daemon
+APT_PACKAGES := ffmpeg libmpv2 libportaudio2 pulseaudio pulseaudio-utils chromium fonts-dejavu-core systemd dbus-daemon mosquitto openssl
 APT_INSTALL  := apt-get install -y --no-install-recommends
 
 .PHONY: setup system-packages run test bench clean install uninstall
