@@ -27,7 +27,6 @@ queued and has no ``seq``.
 from __future__ import annotations
 
 import json
-import math
 import re
 
 SCHEMA = 1
@@ -95,6 +94,8 @@ def check(topic_name: str, payload: bytes, prefix: str = "mdu") -> dict:
         env = json.loads(payload, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as e:
         raise MessageError(f"{topic_name}: not JSON ({e})") from None
+    except RecursionError:
+        raise MessageError(f"{topic_name}: JSON nested too deep") from None
     if not isinstance(env, dict):
         raise MessageError(f"{topic_name}: not a JSON object")
     if env.get("schema") != SCHEMA:
@@ -104,10 +105,10 @@ def check(topic_name: str, payload: bytes, prefix: str = "mdu") -> dict:
     if env.get("kind") != TOPIC_KINDS[sub]:
         raise MessageError(f"{topic_name}: kind {env.get('kind')!r} on topic {sub!r}")
     seq = env.get("seq")
-    if type(seq) is not int or seq < 1 or env.get("id") != f"{rig}:{seq}":
+    if type(seq) is not int or not 1 <= seq < 2**63 or env.get("id") != f"{rig}:{seq}":
         raise MessageError(f"{topic_name}: id {env.get('id')!r} / seq {seq!r} malformed")
     at = env.get("at")
-    if type(at) not in (int, float) or not math.isfinite(at):
+    if type(at) not in (int, float) or not -1e12 < at < 1e12:     # NaN fails too
         raise MessageError(f"{topic_name}: 'at' {at!r} is not a time")
     if not isinstance(env.get("body"), dict):
         raise MessageError(f"{topic_name}: body is not an object")
