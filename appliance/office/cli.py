@@ -129,10 +129,16 @@ def connect(collector: Collector, s: dict, args) -> None:
     except ssl.SSLError as exc:
         raise Refusal(f"{broker}: TLS failed ({exc.reason or exc}); is it a TLS port? "
                       "(mqtts:// for TLS, mqtt:// without; check --ca-file)") from None
-    except (OSError, TimeoutError) as exc:
+    except OSError as exc:
         # Not there yet (the office's broker starting after us, the network): keep trying.
-        log.warning("%s not reachable (%s): retrying in the background",
-                    broker, getattr(exc, "strerror", None) or exc)
+        # A TLS client on a plain port waits for an answer that never comes; a plain
+        # one on a TLS port is hung up on: say which to check.
+        hint = ""
+        if isinstance(exc, (TimeoutError, ConnectionResetError)):
+            hint = (f" (is {broker.port} its TLS port?)" if broker.tls else
+                    f" (is {broker.port} a TLS port? then --broker mqtts://…)")
+        log.warning("%s not reachable (%s)%s: retrying in the background",
+                    broker, getattr(exc, "strerror", None) or exc, hint)
         collector.start_later()
 
 

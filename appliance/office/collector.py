@@ -144,6 +144,9 @@ class Collector:
         if self._refused is not None:
             self.stop()
             raise self._refused
+        if not self.state()["connected"]:
+            self.stop()
+            raise ConnectionResetError("it closed the connection before answering")
 
     def start_later(self) -> None:
         """For a broker not up yet: connect in the background, retrying with backoff."""
@@ -196,8 +199,10 @@ class Collector:
                           "let this user read %s/#)", self.broker, self.prefix, r, self.prefix)
 
     def _on_disconnect(self, client, userdata, flags, reason, properties):
+        was = self.state()["connected"]
         self._set(connected=False, error=None if self._stopping else str(reason))
-        if not self._stopping:
+        self._first.set()           # hung up before its CONNACK: start() says so
+        if was and not self._stopping:
             log.warning("lost %s (%s): reconnecting", self.broker, reason)
 
     def _on_message(self, client, userdata, msg):
