@@ -195,6 +195,11 @@ def test_malformed_and_oversized_messages_are_rejected_logged_and_the_collector_
         rig.raw("mdu/mdu-2/event", messages.encode(impostor))    # speaking for mdu-1
         rig.raw("mdu/mdu-2/weather", b"{}")
         rig.raw("mdu/mdu-2/status", b"[1, 2]")
+        rig.raw("mdu/mdu-2/event", b"[" * 30_000 + b"]" * 30_000)           # too deep for a parser
+        huge = messages.envelope("mdu-2", 2**64, "event", time.time(), {})
+        rig.raw("mdu/mdu-2/event", json.dumps(huge).encode())               # past a database's integer
+        rig.raw("mdu/mdu-2/event", messages.encode(huge).replace(b'"at":', b'"at":1' + b"0" * 400 + b","
+                                                                 b'"x":'))
         rig.send("screening", {"id": 5, "started_at": time.time(), "audience": {"women": 3}})
         wait_for(lambda: office.stored() == 1, 10, what="the good message after the bad ones")
         rep = office.fleet()
@@ -204,15 +209,18 @@ def test_malformed_and_oversized_messages_are_rejected_logged_and_the_collector_
     finally:
         rig.close()
         assert office.stop() == 0, office.log()
-    assert rep["counters"]["rejected"] == 5
+    assert rep["counters"]["rejected"] == 8
     reasons = [r["reason"] for r in rep["rejected"]]
     assert any("not JSON" in r for r in reasons)
     assert any("bytes (at most 65536)" in r for r in reasons)
     assert any("rig 'mdu-1' is not the topic's 'mdu-2'" in r for r in reasons)
     assert any("unknown topic 'weather'" in r for r in reasons)
     assert any("status is not an object" in r for r in reasons)
+    assert any("RecursionError" in r for r in reasons)
+    assert any(f"seq {2**64} out of range" in r for r in reasons)
+    assert any("OverflowError" in r for r in reasons)
     log = office.log()
-    assert log.count("rejected a message on mdu/mdu-2/") == 5
+    assert log.count("rejected a message on mdu/mdu-2/") == 8
     assert "x" * 100 not in log                        # the payload itself is not logged
     assert [r["rig"] for r in rep["rigs"]] == ["mdu-2"]
 
@@ -288,21 +296,21 @@ def test_a_message_delivered_twice_is_stored_once(broker, tmp_path):
 
 def test_a_message_the_database_could_not_take_is_not_acknowledged_and_comes_again(broker, tmp_path):
     store = OfficeStore(tmp_path / "office.sqlite")
-    add, failures = store.add, ["database or disk is full"]
-
-    def full_once(env, received_at):
-        if failures:
-            raise sqlite3.OperationalError(failures.pop())
-        return add(env, received_at)
-    store.add = full_once
     rig = Rig(broker, "mdu-1")
     collector = _collector(broker, store, "office-full")
     collector.retry_pause_s = 0.1
     collector.start()
     try:
-        rig.send("event", {"code": "generator.overload", "level": "alarm", "ts": time.time()}, seq=500)
+        # SQLite's own "database or disk is full", at the next page it needs
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count = {pages}")
+        rig.send("event", {"code": "generator.overload", "level": "alarm", "ts": time.time(),
+                           "data": {"note": "x" * 8000}}, seq=500)
+        wait_for(lambda: collector.state()["not_stored"] >= 1, 10, what="the write to fail")
+        assert store.message_ids("mdu-1") == [] and store.counters()["rejected"] == 0
+        store._db.execute("PRAGMA max_page_count = 1073741823")      # room again
         wait_for(lambda: store.message_ids("mdu-1") == ["mdu-1:500"], 10, what="the message again")
-        assert not failures and collector.state()["connected"]
+        wait_for(lambda: collector.state()["connected"], 10, what="the collector back")
     finally:
         rig.close()
         collector.stop()

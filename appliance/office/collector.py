@@ -18,8 +18,10 @@ the message again, and stores it once (by its id). A message that breaks
 the contract (not JSON, too big, a rig speaking for another…) is logged,
 counted in ``rejected`` and acknowledged: it would be as wrong the next
 time, and it never stops the collector. A message the database could not
-take (a full disk) is not acknowledged: the broker sends it again at the
-next connection, which the collector then forces after a pause.
+take (:class:`StorageUnavailable`: a full disk) is not acknowledged: the
+broker sends it again at the next connection, which the collector then
+forces after a pause. Any other failure to store one is that message's
+doing: it is rejected like the others (else it would come back forever).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 
 from ..fleet.messages import RIG_ID, STATUS_TOPIC, MessageError, check
+from .storage import StorageUnavailable
 
 log = logging.getLogger("office.collector")
 
@@ -51,6 +54,8 @@ BACKOFF_MIN_S, BACKOFF_MAX_S = 1, 60
 #: warnings about rejected messages, at most this many a minute (a rig gone mad
 #: must not fill the office's disk with its log; the table keeps counting)
 REJECT_LOGS_PER_MINUTE = 20
+#: the largest seq the office takes (a database's integer, with room)
+SEQ_MAX = 2**53
 #: paho's CONNACK reason codes that mean the credentials (3.1.1: 4, 5; 5: 134, 135)
 BAD_LOGIN = {4, 5, 134, 135}
 
@@ -104,7 +109,7 @@ class Collector:
         self.clock = clock
         self._lock = threading.Lock()
         self._state = {"connected": False, "since": None, "error": None, "received": 0,
-                       "stored": 0, "duplicates": 0, "rejected": 0, "broker": str(broker),
+                       "stored": 0, "duplicates": 0, "rejected": 0, "not_stored": 0, "broker": str(broker),
                        "client_id": self.client_id}
         self._first = threading.Event()
         self._refused: BrokerRefused | None = None
@@ -209,9 +214,20 @@ class Collector:
         # Never let an exception out: paho would stop its loop (the collector with it).
         try:
             acked = self.handle(msg.topic, msg.payload, bool(msg.retain))
-        except Exception:
-            log.exception("message on %s not handled", msg.topic)
+        except StorageUnavailable as exc:
+            log.error("could not store a message on %s (%s): it stays at the broker", msg.topic, exc)
+            with self._lock:
+                self._state["not_stored"] += 1
             acked = False
+        except Exception as exc:
+            # Not the database: this message. Taken again it would fail again, forever.
+            log.exception("a message on %s could not be stored", msg.topic)
+            try:
+                self._reject(msg.topic, f"could not be stored ({type(exc).__name__}: {exc})",
+                             self.clock())
+                acked = True
+            except Exception:
+                acked = False
         if acked:
             client.ack(msg.mid, msg.qos)
         elif not self._stopping and not self._recovering.is_set():
@@ -244,8 +260,14 @@ class Collector:
             if len(parts) == 3 and parts[0] == self.prefix and parts[2] == STATUS_TOPIC:
                 return self._status(parts[1], topic, payload, now, retained)
             env = check(topic, payload, prefix=self.prefix)
+            if env["seq"] > SEQ_MAX:
+                raise MessageError(f"{topic}: seq {env['seq']} out of range")
         except MessageError as exc:
             self._reject(topic, str(exc), now)
+            return True
+        except (ValueError, OverflowError, RecursionError, TypeError) as exc:
+            # what check() did not foresee: JSON nested too deep, a number too large…
+            self._reject(topic, f"malformed ({type(exc).__name__}: {str(exc)[:100]})", now)
             return True
         outcome = self.store.add(env, received_at=now)
         if outcome == "conflict":

@@ -92,6 +92,12 @@ CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 VERSION = 1
 
 
+class StorageUnavailable(Exception):
+    """The database cannot take a write now (full disk, locked, damaged): the message
+    is not lost, the broker keeps it until it is stored. A server database's module
+    raises this when its server is out of reach."""
+
+
 class OfficeStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -118,13 +124,23 @@ class OfficeStore:
     @contextmanager
     def _tx(self):
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except (sqlite3.OperationalError, sqlite3.InternalError) as exc:
+                # A full disk, a locked or unreadable file: the database's fault, not the message's
+                raise StorageUnavailable(str(exc)) from exc
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, (sqlite3.IntegrityError, sqlite3.DataError,
+                                    sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+                    raise
+                raise StorageUnavailable(str(exc)) from exc   # a damaged file
 
     def _query(self, sql: str, args=()) -> list[dict]:
         with self._lock:
@@ -364,9 +380,14 @@ def _key(value) -> str | None:
 
 
 def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    """A finite number as a float (an integer past a float's range is no number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return value
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _time(value) -> float | None:
