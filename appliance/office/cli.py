@@ -121,11 +121,13 @@ def connect(collector: Collector, s: dict, args) -> None:
                           "must have that user)") from None
         raise Refusal(f"{broker} refused the connection: {exc}") from None
     except ssl.SSLCertVerificationError as exc:
+        if "mismatch" in (exc.verify_message or ""):
+            raise Refusal(f"{broker}: its certificate is not made for {broker.host} "
+                          f"({exc.verify_message}): give --broker the name or address it was "
+                          "made for, or make the broker a certificate for this one") from None
         raise Refusal(f"{broker}: its certificate is not trusted ({exc.verify_message}): "
                       + ("--ca-file must be the CA that signed it" if args.ca_file else
-                         "give the CA that signed it with --ca-file")
-                      + (f", and the certificate must name {broker.host}"
-                         if "mismatch" in (exc.verify_message or "") else "")) from None
+                         "give the CA that signed it with --ca-file")) from None
     except ssl.SSLError as exc:
         raise Refusal(f"{broker}: TLS failed ({exc.reason or exc}); is it a TLS port? "
                       "(mqtts:// for TLS, mqtt:// without; check --ca-file)") from None

@@ -155,6 +155,7 @@ class Collector:
 
     def start_later(self) -> None:
         """For a broker not up yet: connect in the background, retrying with backoff."""
+        self._stopping = False      # after a start() that gave up
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
         self.client.connect_async(self.broker.host, self.broker.port, keepalive=30,
