@@ -106,10 +106,11 @@ def check(topic_name: str, payload: bytes, prefix: str = "mdu") -> dict:
         raise MessageError(f"{topic_name}: kind {env.get('kind')!r} on topic {sub!r}")
     seq = env.get("seq")
     if type(seq) is not int or not 1 <= seq < 2**63 or env.get("id") != f"{rig}:{seq}":
-        raise MessageError(f"{topic_name}: id {env.get('id')!r} / seq {seq!r} malformed")
+        raise MessageError(f"{topic_name}: seq {str(seq)[:40]} malformed or not the id's "
+                           f"({str(env.get('id'))[:80]})")
     at = env.get("at")
     if type(at) not in (int, float) or not -1e12 < at < 1e12:     # NaN fails too
-        raise MessageError(f"{topic_name}: 'at' {at!r} is not a time")
+        raise MessageError(f"{topic_name}: 'at' is not a time ({str(at)[:40]})")
     if not isinstance(env.get("body"), dict):
         raise MessageError(f"{topic_name}: body is not an object")
     return env

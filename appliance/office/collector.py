@@ -261,7 +261,7 @@ class Collector:
             if len(parts) == 3 and parts[0] == self.prefix and parts[2] == STATUS_TOPIC:
                 return self._status(parts[1], topic, payload, now, retained)
             env = check(topic, payload, prefix=self.prefix)
-            if env["seq"] > SEQ_MAX:
+            if env["seq"] > SEQ_MAX:         # SQLite and JSON readers keep 2**53 exact
                 raise MessageError(f"{topic}: seq {env['seq']} out of range")
         except MessageError as exc:
             self._reject(topic, str(exc), now)
