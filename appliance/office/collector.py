@@ -135,7 +135,7 @@ class Collector:
     # --- life cycle -------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> None:
-        """Connects once and waits for the broker's answer: a refused login raises
+        """Connects once and waits until subscribed: a refused login raises
         BrokerRefused, a TLS or network failure raises OSError (ssl.SSLError…).
         Afterwards the client reconnects by itself, with backoff."""
         props = Properties(PacketTypes.CONNECT)
@@ -195,7 +195,6 @@ class Collector:
         self._set(connected=True, since=self.clock(), error=None)
         log.info("connected to %s as %s (session %s)", self.broker, self.client_id,
                  "resumed" if flags.session_present else "new")
-        self._first.set()
 
     def _on_subscribe(self, client, userdata, mid, reasons, properties):
         for r in reasons:
@@ -203,6 +202,8 @@ class Collector:
                 self._set(error=f"subscription refused: {r}")
                 log.error("%s refused the subscription to %s/+/#: %s (the broker's ACL must "
                           "let this user read %s/#)", self.broker, self.prefix, r, self.prefix)
+        # start() returns once subscribed: a new session gets nothing sent before its SUBACK
+        self._first.set()
 
     def _on_disconnect(self, client, userdata, flags, reason, properties):
         was = self.state()["connected"]
