@@ -55,6 +55,9 @@ MIC_IDLE_S = 15.0
 #: web workers: the live screens' streams have their own bounded share (web/stream.py),
 #: so commands (a shutdown, a stop) always find a free one
 WEB_THREADS = 12
+#: how often an idle web server wakes by itself (waitress: once a second); new work wakes
+#: it at once, so this only paces its sweep of stale connections (channel_timeout=15)
+LOOP_TIMEOUT_S = 5
 
 
 class StartupError(RuntimeError):
@@ -299,7 +302,7 @@ class Daemon(Liveness):
                 channel_timeout=15, cleanup_interval=5, connection_limit=400,
                 max_request_header_size=16 * 1024, max_request_body_size=MAX_BODY_BYTES,
                 # Send each piece at once: the live screen's events must not wait in a buffer.
-                send_bytes=1)
+                send_bytes=1, asyncore_loop_timeout=LOOP_TIMEOUT_S)
         except OSError as exc:
             raise StartupError(f"cannot listen on {web.listen}: {exc.strerror or exc} "
                                "(is another rigd running? change [web] listen)")
@@ -313,7 +316,8 @@ class Daemon(Liveness):
             try:
                 self._kiosk_server = waitress.create_server(
                     self.app, host=host.strip("[]"), port=int(port), threads=4, ident="rigd",
-                    channel_timeout=15, max_request_body_size=MAX_BODY_BYTES, send_bytes=1)
+                    channel_timeout=15, max_request_body_size=MAX_BODY_BYTES, send_bytes=1,
+                    asyncore_loop_timeout=LOOP_TIMEOUT_S)
             except OSError as exc:
                 raise StartupError(f"cannot listen on [web] kiosk_listen {web.kiosk_listen}: "
                                    f"{exc.strerror or exc}")

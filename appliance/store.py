@@ -147,6 +147,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # 512 KB of pages, not SQLite's 2 MB: the card's pages are in the OS's cache
+            # anyway, and an idle rig's memory is counted (see README: a calm Pi)
+            self._db.execute("PRAGMA cache_size=-512")
             self._migrate()
         except BaseException:
             self._db.close()

@@ -8,7 +8,6 @@ checked against what :mod:`.sections` declares for each key.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 import tomllib
@@ -103,7 +102,7 @@ def _check_relays_and_inputs(config: Config) -> list[str]:
         problems.append("[show] order: a relay is named twice")
     for name in config.inputs:
         if name not in INPUT_NAMES:
-            near = difflib.get_close_matches(name, INPUT_NAMES, n=1)
+            near = _close_matches(name, INPUT_NAMES)
             hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(INPUT_NAMES)})"
             problems.append(f"[inputs.{name}]: unknown input{hint}")
     return problems
@@ -181,7 +180,7 @@ def _build(cls, table: dict, section: str | None, problems: list[str], base=None
     for key in table:
         if key not in known:
             what = "unknown section" if section is None else "unknown key"
-            near = difflib.get_close_matches(key, known, n=1)
+            near = _close_matches(key, known)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             label = f"[{key}]" if section is None else _where(section, key)
             problems.append(f"{label}: {what}{hint}")
@@ -272,3 +271,9 @@ def _is(kind, value) -> bool:
     if kind is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     return isinstance(value, kind)
+
+
+def _close_matches(word: str, known) -> list[str]:
+    # difflib is loaded only for a mistake: a running rig never needs it
+    import difflib
+    return difflib.get_close_matches(word, known, n=1)
