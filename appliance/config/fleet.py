@@ -132,12 +132,12 @@ def _ca_problem(path: str) -> str | None:
     import ssl
     try:
         ssl.create_default_context(cafile=path)
+    except ssl.SSLError:            # an OSError too: first
+        return f"{path}: not a PEM certificate (the office's CA, -----BEGIN CERTIFICATE-----)"
     except FileNotFoundError:
         return f"{path}: no such file"
     except OSError as exc:
         return f"{path}: {exc.strerror or exc}"
-    except ssl.SSLError:
-        return f"{path}: not a PEM certificate (the office's CA, -----BEGIN CERTIFICATE-----)"
     return None
 
 
