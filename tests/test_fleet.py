@@ -282,8 +282,12 @@ def test_refusals_name_the_setting_once_and_retry_calmly(tmp_path, rig_process):
                                 "mdu-2", **slow), start=False),
         "client_id": rig_process(fleet(broker.url(), broker.ca_file, secret(tmp_path, "pw-xx-3", "p3"),
                                        "xx-3", **slow), start=False),
+        # logged in as mdu-1 but speaking as mdu-9: the ACL (mdu/%u/#) refuses every topic,
+        # which MQTT 3.1.1 would acknowledge as delivered, and the records would be lost
+        "topic": rig_process(fleet(broker.url(), broker.ca_file, secret(tmp_path, "pw-mdu-1", "p4"),
+                                   "mdu-9", username="mdu-1", **slow), start=False),
     }
-    named = {"password": "password_file", "ca": "ca_file", "client_id": "rig_id"}
+    named = {"password": "password_file", "ca": "ca_file", "client_id": "rig_id", "topic": "username"}
     try:
         for rig in rigs.values():
             rig.start(wait=False)
@@ -308,6 +312,9 @@ def test_refusals_name_the_setting_once_and_retry_calmly(tmp_path, rig_process):
             assert len(events(rig, "fleet.refused")) == 1, f"{name}: told more than once"
             result = rig.rigctl("fleet", "send", "--timeout", "20")
             assert result.returncode == 1 and named[name] in result.stderr, result
+        topic = rigs["topic"]
+        assert fleet_status(topic)["queued"] == len(outbox(topic)) > 0     # kept, not lost
+        assert "topic_prefix" in fleet_status(topic)["last_error"]["setting"]
         # in the crew's language too; a refusal is no reason to stop the rig
         fr = rigs["ca"].get("/api/fleet?lang=fr")[1]
         assert "vérifiez [fleet] ca_file" in fr["error_message"] and "Bureau :" in fr["summary"]

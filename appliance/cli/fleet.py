@@ -59,7 +59,8 @@ def _send(client: Client, args) -> int:
     deadline = time.monotonic() + args.timeout
     while True:
         done = f.get("last_attempt") or {}
-        if f.get("connected") and f["queued"] == 0:
+        # accepted too (no error left): an office may take the connection and refuse the records
+        if f.get("connected") and f["queued"] == 0 and not f.get("last_error"):
             out.print(clean(f"{f['summary']}: everything is with the office "
                             f"({f['sent']} sent since rigd started)"), markup=False)
             return EXIT_OK

@@ -113,6 +113,7 @@ class _Session:
         self.connack = None
         self.lost = None
         self.denied = None
+        self.accepted = False          # a publish acknowledged: the office takes the rig's records
         self.acked: list[int] = []
         self.inflight: dict[int, tuple[int | None, float]] = {}     # mid -> (seq, sent at)
 
@@ -126,7 +127,9 @@ class _Session:
         seq, _ = self.inflight.pop(mid, (None, 0.0))
         if reason_code.is_failure:
             self.denied = (reason_code, seq)
-        elif seq is not None:
+            return
+        self.accepted = True
+        if seq is not None:
             self.acked.append(seq)
 
 
@@ -300,7 +303,7 @@ class Sender:
     def _serve(self, client, s: _Session) -> str:
         """One connection, from CONNECT to its end; the outcome ("offline", "refused", "stopped")."""
         deadline = self.clock.monotonic() + CONNACK_TIMEOUT_S
-        connected, upto, handed, told = False, 0, 0, False
+        connected, accepted, upto, handed, told = False, False, 0, 0, False
         while True:
             if self._stop.is_set():
                 if connected:
@@ -312,6 +315,9 @@ class Sender:
             if s.connack is not None and not connected:
                 connected = True
                 self._connected(client, s)
+            if s.accepted and not accepted:
+                accepted = True
+                self._accepted()
             if connected:
                 if s.acked:
                     handed += self._handed(s.acked)
@@ -370,16 +376,21 @@ class Sender:
         return client.loop_misc() == ok
 
     def _connected(self, client, s: _Session) -> None:
-        self.backoff.reset()
-        self._set(link="online", connected=True, last_error=None,
+        self._set(link="online", connected=True,
                   last_attempt={"n": self._n, "outcome": "online", "at": self.clock.time()})
         info = client.publish(status_topic(self.cfg.topic_prefix, self.cfg.rig),
                               self._status("online"), qos=1, retain=True)
         s.inflight[info.mid] = (None, self.clock.monotonic())
+        log.info("office link up: %s as %s", self.cfg.broker, self.cfg.rig)
+
+    def _accepted(self) -> None:
+        """The first acknowledged publish (not the CONNACK: an office may take the connection
+        and refuse every topic): the backoff starts again from its shortest, a refusal is over."""
+        self.backoff.reset()
+        self._set(last_error=None)
         if self._alerted is not None:
             self._alerted = None
             self.events.emit("fleet.refused.cleared", "info", "fleet", broker=self.cfg.broker)
-        log.info("office link up: %s as %s", self.cfg.broker, self.cfg.rig)
 
     def _fill(self, client, s: _Session, upto: int) -> int:
         """Publish rows after ``upto`` while the window has room; the last seq published."""
