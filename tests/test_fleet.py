@@ -198,7 +198,7 @@ def test_the_broker_killed_the_rig_killed_and_a_flapping_network_lose_nothing(tm
                                         secret(tmp_path, "pw-mdu-1"))})
     try:
         sid = evening(rig)
-        evening(rig, stop=False)                   # the show goes on through it all
+        overloads(rig, 2)
         edit(rig, sid, 200)
         net.set("up")
 
@@ -210,7 +210,8 @@ def test_the_broker_killed_the_rig_killed_and_a_flapping_network_lose_nothing(tm
         broker.start()                             # ...and comes back
         wait_for(arrived(100), 20, what="the hand-over going on")
         rig.kill()                                 # the rig dies mid-hand-over...
-        assert 0 < fleet_status_after_restart(rig)["queued"]
+        rig.start()
+        assert fleet_status(rig)["queued"] > 0
         for round_ in range(3):                    # ...and the network flaps
             wait_for(arrived(len(office.unique()) + 15), 20, what="records between flaps")
             net.cut()
@@ -221,17 +222,11 @@ def test_the_broker_killed_the_rig_killed_and_a_flapping_network_lose_nothing(tm
         assert set(office.unique()) == expected           # nothing lost, each id once
         in_order(office)
         assert len(office.arrivals()) > len(expected)     # resent copies came (the cuts hit mid-flight)
-        assert events(rig, "rig.recovered")             # the restart's warning went too
-        assert any(e["body"].get("code") == "rig.recovered" for e in office.unique().values())
+        assert sum(e["body"].get("code") == "generator.overload" for e in office.unique().values()) == 2
     finally:
         net.stop()
         office.stop()
         broker.stop()
-
-
-def fleet_status_after_restart(rig) -> dict:
-    rig.start()
-    return fleet_status(rig)
 
 
 def test_a_record_and_its_message_survive_a_kill_together(tmp_path, rig_process):
@@ -299,18 +294,25 @@ def test_refusals_name_the_setting_once_and_retry_calmly(tmp_path, rig_process):
         before = {n: (cpu_seconds(r.proc.pid), fleet_status(r)["attempts"], open_fds(r.proc.pid))
                   for n, r in rigs.items()}
         start = time.monotonic()
-        time.sleep(6)
+        time.sleep(4)
         spent = time.monotonic() - start
         for name, rig in rigs.items():
             cpu, attempts, fds = before[name]
             f = fleet_status(rig)
             assert f["link"] == "refused" and f["last_error"]["alarm"]
             assert named[name] in f["last_error"]["setting"]
-            assert 1 <= f["attempts"] - attempts <= 6, f"{name}: {f['attempts'] - attempts} tries in 6 s"
+            assert 1 <= f["attempts"] - attempts <= 5, f"{name}: {f['attempts'] - attempts} tries in 4 s"
             assert (cpu_seconds(rig.proc.pid) - cpu) / spent < 0.10, f"{name}: busy"   # idle: ~2 %
             assert open_fds(rig.proc.pid) <= fds + 2, f"{name}: leaks"
             assert len(events(rig, "fleet.refused")) == 1, f"{name}: told more than once"
-            result = rig.rigctl("fleet", "send", "--timeout", "20")
+        sent = {}                                    # rigctl fleet send, on all four at once
+        tries = [threading.Thread(target=lambda n, r: sent.__setitem__(n, r.rigctl(
+            "fleet", "send", "--timeout", "20")), args=item) for item in rigs.items()]
+        for t in tries:
+            t.start()
+        for t in tries:
+            t.join(30)
+        for name, result in sent.items():
             assert result.returncode == 1 and named[name] in result.stderr, result
         topic = rigs["topic"]
         assert fleet_status(topic)["queued"] == len(outbox(topic)) > 0     # kept, not lost
