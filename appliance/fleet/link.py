@@ -14,6 +14,7 @@ no MQTT client loaded: ``snapshot()`` says ``{"enabled": false}``.
 from __future__ import annotations
 
 import logging
+import threading
 
 from ..store import StoreClosed
 from .outbox import Outbox
@@ -29,6 +30,7 @@ class Fleet:
         self.clock = clock
         self.enabled = self.cfg.enabled
         self.outbox = self.sender = self.hours = self.health = self.events = None
+        self._summing = threading.Lock()       # one hour's catch-up at a time
         if self.enabled:
             self.outbox = Outbox(store, clock, self.cfg.outbox_max)
             store.outbox = self.outbox
@@ -56,16 +58,27 @@ class Fleet:
             self.sender.stop()
 
     def chores(self) -> None:
-        """The hour's summary, the checklist, a full outbox told: cheap until there is work."""
+        """The hour's summary, the checklist, a full outbox told: cheap until there is work,
+        and the work (a week of hours to catch up on, the checks) off the daemon's loop,
+        which pings the watchdog."""
         if self.sender is None:
             return
-        for chore in (self.hours.tick, self.health.tick, self._tell_dropped):
-            try:
-                chore()
-            except StoreClosed:              # the Pi is going down
-                return
-            except Exception:
-                log.exception("fleet chore %s failed", getattr(chore, "__qualname__", chore))
+        if self.hours.due() and self._summing.acquire(blocking=False):
+            threading.Thread(target=self._chore, args=(self.hours.tick, self._summing),
+                             name="fleet-hours", daemon=True).start()
+        self._chore(self.health.tick)
+        self._chore(self._tell_dropped)
+
+    def _chore(self, chore, lock=None) -> None:
+        try:
+            chore()
+        except StoreClosed:                   # the Pi is going down
+            pass
+        except Exception:
+            log.exception("fleet chore %s failed", getattr(chore, "__qualname__", chore))
+        finally:
+            if lock is not None:
+                lock.release()
 
     def _tell_dropped(self) -> None:
         dropped = self.outbox.take_dropped()

@@ -141,6 +141,13 @@ class Outbox:
             self.oldest_at = self._oldest(lambda sql: db.execute(sql).fetchall())
         return gone
 
+    def recount(self) -> None:
+        """Count again (the count is kept as rows come and go; a record whose transaction
+        failed after queueing would leave it one too high)."""
+        with self.store.transaction() as db:
+            self.count = db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+            self.oldest_at = self._oldest(lambda sql: db.execute(sql).fetchall())
+
     def take_dropped(self) -> int:
         """Rows the bound dropped since last asked (for an event outside any transaction)."""
         with self._dropped_lock:

@@ -163,7 +163,7 @@ class Sender:
         self._thread = threading.Thread(target=self._run, name="fleet", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         self.wake()
         if self._thread is not None:
@@ -398,7 +398,10 @@ class Sender:
         if room <= 0:
             return upto
         cfg = self.cfg
-        for row in self.outbox.pending(after=upto, limit=room):
+        rows = self.outbox.pending(after=upto, limit=room)
+        if not rows and room == WINDOW and self.outbox.count:
+            self.outbox.recount()             # nothing left, yet counted: count again
+        for row in rows:
             try:
                 payload = encode(envelope(cfg.rig, row.seq, row.kind, row.at, row.body))
             except MessageError as exc:

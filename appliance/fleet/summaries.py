@@ -63,11 +63,19 @@ class GeneratorHours:
         self.max_gap_s = max(5.0, 3 * (g.poll_interval_s + g.timeout_s * (g.retries + 1)))
         self.done: float | None = store.get(HOUR_MARK)
 
+    def _last_ended(self) -> float:
+        """The start of the latest hour that has ended (and settled)."""
+        return (self.clock.time() - SETTLE_S) // HOUR_S * HOUR_S - HOUR_S
+
+    def due(self) -> bool:
+        """An hour to summarise (one comparison: asked every second)."""
+        return self.done is None or self.done < self._last_ended()
+
     def tick(self) -> int:
         """Queue the summaries of the hours that have ended since the last; how many."""
         now = self.clock.time()
-        last = (now - SETTLE_S) // HOUR_S * HOUR_S - HOUR_S      # the latest hour that has ended
-        if self.done is not None and self.done >= last:
+        last = self._last_ended()
+        if not self.due():
             return 0                  # nothing new (or the clock was set back: wait for it)
         earliest = last - (BACKFILL_HOURS - 1) * HOUR_S
         if self.done is not None:
@@ -85,7 +93,7 @@ class GeneratorHours:
             if body is not None:
                 bodies.append(body)
             hour += HOUR_S
-        with self.store.transaction(durable=True) as db:
+        with self.store.transaction(durable=bool(bodies)) as db:
             for body in bodies:
                 self.outbox.queue(db, "generator_hourly", body, at=body["to"])
             # The mark with them (a settings row, as Store.put writes it): a power cut
@@ -96,45 +104,44 @@ class GeneratorHours:
         return len(bodies)
 
     def summary(self, start: float) -> dict | None:
-        """The hour from ``start``: None if the generator neither ran nor faulted in it."""
+        """The hour from ``start``: None if the generator neither ran nor faulted in it.
+        Computed by SQLite (an hour at 1 Hz is 3 600 readings; a week's catch-up, 600 000)."""
         end = start + HOUR_S
-        rows = self.store.query("SELECT ts, online, power_w, load_pct, energy_wh FROM telemetry "
-                                "WHERE ts >= ? AND ts < ? ORDER BY ts", (start, end))
+        hour = (start, end)
+        figures = self.store.query(
+            "SELECT COUNT(*) AS samples, MIN(load_pct) AS load_min, AVG(load_pct) AS load_avg, "
+            "MAX(load_pct) AS load_max, MIN(power_w) AS power_min, AVG(power_w) AS power_avg, "
+            "MAX(power_w) AS power_max FROM telemetry WHERE ts >= ? AND ts < ? AND online",
+            hour)[0]
         faults = self.store.query(
             "SELECT ts, level, code FROM events WHERE ts >= ? AND ts < ? AND level != 'info' "
-            "AND (code LIKE 'generator.%' OR code LIKE 'power.%') ORDER BY id", (start, end))
-        online = [r for r in rows if r["online"]]
-        if not online and not faults:
+            "AND (code LIKE 'generator.%' OR code LIKE 'power.%') ORDER BY id", hour)
+        if not figures["samples"] and not faults:
             return None
-        run_s = energy = 0.0
-        energy_seen = False
-        for a, b in zip(rows, rows[1:]):
-            if a["online"] and b["online"]:
-                run_s += min(b["ts"] - a["ts"], self.max_gap_s)
-                if a["energy_wh"] is not None and b["energy_wh"] is not None:
-                    energy_seen = True
-                    # a counter that goes back is a meter reset or swap: no energy, not negative
-                    energy += max(0.0, b["energy_wh"] - a["energy_wh"])
+        # Running time: between two answering readings, up to max_gap_s (a longer silence is a
+        # stop). Energy: the counter's rises between them (one that goes back is a meter reset
+        # or swap: no energy, never negative).
+        run = self.store.query(
+            "WITH r AS (SELECT ts, online, energy_wh, LAG(ts) OVER w AS p_ts, "
+            "LAG(online) OVER w AS p_online, LAG(energy_wh) OVER w AS p_energy "
+            "FROM telemetry WHERE ts >= ? AND ts < ? WINDOW w AS (ORDER BY ts)) "
+            "SELECT TOTAL(CASE WHEN online AND p_online THEN MIN(ts - p_ts, ?) END) AS run_s, "
+            "TOTAL(CASE WHEN online AND p_online THEN MAX(0.0, energy_wh - p_energy) END) AS energy, "
+            "COUNT(CASE WHEN online AND p_online THEN energy_wh - p_energy END) AS energy_pairs "
+            "FROM r", (*hour, self.max_gap_s))[0]
+        spread = lambda name: {k: None if figures[f"{name}_{k}"] is None      # noqa: E731
+                               else round(figures[f"{name}_{k}"], 1) for k in ("min", "avg", "max")}
         return {
             "hour": iso(start), "from": start, "to": end,
-            "run_h": round(run_s / HOUR_S, 4),
-            "energy_wh": round(energy, 1) if energy_seen else None,
-            "load_pct": _spread([r["load_pct"] for r in online]),
-            "power_w": _spread([r["power_w"] for r in online]),
-            "samples": len(online),
+            "run_h": round(run["run_s"] / HOUR_S, 4),
+            "energy_wh": round(run["energy"], 1) if run["energy_pairs"] else None,
+            "load_pct": spread("load"), "power_w": spread("power"),
+            "samples": figures["samples"],
             "rated_power_w": self.rated_w,
             "faults": [{"code": f["code"], "level": f["level"], "at": f["ts"]}
                        for f in faults[:MAX_FAULTS]],
             "faults_total": len(faults),
         }
-
-
-def _spread(values: list) -> dict:
-    values = [v for v in values if v is not None]
-    if not values:
-        return {"min": None, "avg": None, "max": None}
-    return {"min": round(min(values), 1), "avg": round(sum(values) / len(values), 1),
-            "max": round(max(values), 1)}
 
 
 class HealthReports:
