@@ -12,7 +12,7 @@ import pytest
 from appliance.clock import ManualClock
 from appliance.config import GeneratorConfig, config_from_table, ConfigError
 from appliance.fleet.outbox import Outbox
-from appliance.fleet.sender import Backoff
+from appliance.fleet.session import ACK_TIMEOUT_S, Backoff, Session, connect_failure
 from appliance.fleet.summaries import HEALTH_LOOK_S, HOUR_MARK, GeneratorHours, HealthReports
 from appliance.screenings import Screenings
 from appliance.store import Store
@@ -92,6 +92,36 @@ def test_backoff_doubles_with_jitter_up_to_its_cap_and_starts_again_when_reset()
     assert low.next() == 0.5
 
 
+def test_how_a_connection_ends_says_whether_to_wait_or_which_key_to_fix():
+    import ssl
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.reasoncodes import ReasonCode
+
+    def ended(**news):
+        s = Session()
+        for name, value in news.items():
+            setattr(s, name, value)
+        return s.verdict(now=100.0, connack_by=110.0)
+    connack = lambda code: ReasonCode(PacketTypes.CONNACK, identifier=code)      # noqa: E731
+    assert ended() is None                                         # waiting for the CONNACK
+    assert ended(connack=connack(0)) is None                       # connected
+    assert ended(connack=connack(0x86))[:2] == ("refused", "fleet_credentials")
+    assert ended(connack=connack(0x87))[:2] == ("refused", "fleet_not_authorized")
+    assert ended(connack=connack(0x85))[:2] == ("refused", "fleet_client_id")
+    assert ended(connack=connack(0x89))[:2] == ("offline", "fleet_busy")
+    assert Session().verdict(now=111.0, connack_by=110.0)[:2] == ("offline", "fleet_no_answer")
+    taken = ReasonCode(PacketTypes.DISCONNECT, identifier=0x8E)
+    assert ended(connack=connack(0), lost=taken)[:2] == ("refused", "fleet_id_taken")
+    assert ended(connack=connack(0), inflight={1: (5, 100.0 - ACK_TIMEOUT_S - 1)})[1] == "fleet_no_answer"
+    cert = ssl.SSLCertVerificationError("certificate verify failed")
+    cert.verify_code, cert.verify_message = 19, "self-signed certificate in certificate chain"
+    assert connect_failure(cert) == ("refused", "fleet_certificate",
+                                     "self-signed certificate in certificate chain")
+    assert connect_failure(ConnectionRefusedError(111, "Connection refused"))[:2] == \
+        ("offline", "fleet_unreachable")
+    assert connect_failure(ssl.SSLEOFError(8, "EOF occurred"))[0] == "offline"      # cut mid-way
+
+
 def seed_hour(store, start, step=1.0, seconds=1800, energy0=1000.0):
     """The generator running ``seconds`` from ``start``: a reading every ``step``."""
     readings = []
@@ -132,6 +162,12 @@ def test_an_hours_summary_comes_once_after_the_hour_with_run_time_energy_load_an
     clock.jump(5 * HOUR)
     assert GeneratorHours(store, outbox, clock, GeneratorConfig()).tick() == 0
     assert len(rows(store)) == 1
+    # a clock that was a day ahead, set right: the hours go on from the readings
+    store.put(HOUR_MARK, hour + 30 * HOUR, clock.time())
+    clock.jump(-5 * HOUR + 2 * HOUR)
+    seed_hour(store, hour + HOUR, seconds=600)
+    assert GeneratorHours(store, outbox, clock, GeneratorConfig()).tick() == 2    # (again, and this)
+    assert [b["from"] for _, _, b in rows(store)] == [hour, hour, hour + HOUR]
 
 
 def test_a_rig_back_after_days_catches_up_on_the_hours_it_ran_at_most_a_week(store):

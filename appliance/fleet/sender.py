@@ -24,10 +24,12 @@ behind the outbox's back. What was in flight when a link broke is sent
 again from the outbox, and the office counts it once by its id.
 
 It never runs on the rig thread, holds the store only for a query of a
-window of rows or a delete, and blocks only itself: DNS, TCP and TLS are
-bounded by :data:`CONNECT_TIMEOUT_S`, a broker that accepts and never
-answers by :data:`CONNACK_TIMEOUT_S`, one that stops acknowledging by
-:data:`ACK_TIMEOUT_S`.
+window of rows or a delete, and blocks only itself: TCP and TLS are
+bounded by :data:`CONNECT_TIMEOUT_S` (a name lookup takes what the
+system's resolver takes), a broker that accepts and never answers by
+:data:`CONNACK_TIMEOUT_S`, one that stops acknowledging by
+:data:`.session.ACK_TIMEOUT_S`. What a connection's end means is
+:mod:`.session`'s.
 
 No network, a broker down or busy: ``offline``, no alert, a later try. A
 refusal someone must fix (a wrong password, a CA that does not match, a
@@ -51,15 +53,15 @@ from .. import __version__
 from ..secrets import read_secret
 from ..store import StoreClosed
 from .messages import SCHEMA, MessageError, encode, envelope, status_topic, topic
+from .session import SETTINGS, Backoff, Session, connect_failure
 
 log = logging.getLogger("rig.fleet")
 
 #: messages published and not yet acknowledged, at most
 WINDOW = 20
 KEEPALIVE_S = 60
-CONNECT_TIMEOUT_S = 10.0      # name lookup, TCP, TLS
+CONNECT_TIMEOUT_S = 10.0      # TCP, TLS
 CONNACK_TIMEOUT_S = 10.0      # a broker that accepts the connection and says nothing
-ACK_TIMEOUT_S = 30.0          # a broker that stops acknowledging (a link gone silent)
 GOODBYE_S = 1.0               # what a stopping daemon gives the "offline" status
 RETRY_MIN_S = 1.0
 #: send_now() asked again and again still tries at most this often
@@ -67,71 +69,6 @@ ASKED_GAP_S = 2.0
 #: how often the last hand-over's time is written down while handing over
 SENT_MARK_EVERY_S = 5.0
 SENT_MARK = "fleet.last_sent"
-
-#: a refusal -> the [fleet] keys to check. Mosquitto answers "not authorized" both to a
-#: wrong password and to a client id it refuses, so that one names both.
-SETTINGS = {
-    "fleet_credentials": "[fleet] username, password_file",
-    "fleet_not_authorized": "[fleet] username, password_file, rig_id",
-    "fleet_client_id": "[fleet] rig_id",
-    "fleet_id_taken": "[fleet] rig_id",
-    "fleet_certificate": "[fleet] ca_file",
-    "fleet_hostname": "[fleet] broker",
-    "fleet_tls": "[fleet] broker",
-    "fleet_protocol": "[fleet] broker",
-    "fleet_topic": "[fleet] username, rig_id, topic_prefix",
-    "fleet_password_file": "[fleet] password_file",
-}
-#: CONNACK reason codes (MQTT 5) that say "later", not "fix something"
-BUSY = {0x88, 0x89, 0x97, 0x9C, 0x9D, 0x9F}
-CONNACK_REASONS = {0x84: "fleet_protocol", 0x85: "fleet_client_id", 0x86: "fleet_credentials",
-                   0x87: "fleet_not_authorized", 0x8A: "fleet_not_authorized",
-                   0x8C: "fleet_not_authorized"}
-SESSION_TAKEN_OVER = 0x8E
-
-
-class Backoff:
-    """Waits that double from ``low`` up to ``high``, each drawn in its upper half."""
-
-    def __init__(self, low: float, high: float, rng=random.random):
-        self.low, self.high, self.rng = low, high, rng
-        self.failures = 0
-
-    def reset(self) -> None:
-        self.failures = 0
-
-    def next(self) -> float:
-        ceiling = min(self.high, self.low * 2 ** min(self.failures, 30))
-        self.failures += 1
-        return ceiling / 2 + self.rng() * ceiling / 2
-
-
-class _Session:
-    """One connection's news, as paho's callbacks give it (on the sender's own thread)."""
-
-    def __init__(self):
-        self.connack = None
-        self.lost = None
-        self.denied = None
-        self.accepted = False          # a publish acknowledged: the office takes the rig's records
-        self.acked: list[int] = []
-        self.inflight: dict[int, tuple[int | None, float]] = {}     # mid -> (seq, sent at)
-
-    def on_connect(self, client, userdata, flags, reason_code, properties):
-        self.connack = reason_code
-
-    def on_disconnect(self, client, userdata, flags, reason_code, properties):
-        self.lost = reason_code
-
-    def on_publish(self, client, userdata, mid, reason_code, properties):
-        seq, _ = self.inflight.pop(mid, (None, 0.0))
-        if reason_code.is_failure:
-            self.denied = (reason_code, seq)
-            return
-        self.accepted = True
-        if seq is not None:
-            self.acked.append(seq)
-
 
 class Sender:
     def __init__(self, cfg, outbox, events, clock, *, online=None, rng=random.random):
@@ -252,16 +189,8 @@ class Sender:
             return self._refuse("fleet_certificate", str(exc)[:200])
         try:
             client.connect(self.cfg.host, self.cfg.port, keepalive=KEEPALIVE_S, clean_start=True)
-        except ssl.SSLCertVerificationError as exc:
-            hostname = exc.verify_code == 62                       # X509_V_ERR_HOSTNAME_MISMATCH
-            return self._refuse("fleet_hostname" if hostname else "fleet_certificate",
-                                exc.verify_message or str(exc))
-        except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError) as exc:
-            return self._offline("fleet_unreachable", str(exc)[:200])   # cut off mid-handshake
-        except ssl.SSLError as exc:                       # not TLS there (a plain port?)
-            return self._refuse("fleet_tls", exc.reason or str(exc))
-        except (OSError, ValueError) as exc:              # no network, no name, refused, timeout
-            return self._offline("fleet_unreachable", str(exc)[:200] or type(exc).__name__)
+        except (OSError, ValueError) as exc:      # TLS errors too: session.connect_failure sorts
+            return self._end(*connect_failure(exc))
         try:
             return self._serve(client, session)
         finally:
@@ -284,7 +213,7 @@ class Sender:
                         qos=1, retain=True)
         client.max_inflight_messages_set(WINDOW + 1)              # and the status
         client.connect_timeout = CONNECT_TIMEOUT_S
-        session = _Session()
+        session = Session()
         client.on_connect = session.on_connect
         client.on_disconnect = session.on_disconnect
         client.on_publish = session.on_publish
@@ -300,7 +229,7 @@ class Sender:
                 log.exception("the rig's status for the office")
         return json.dumps(body, ensure_ascii=False, default=str).encode()
 
-    def _serve(self, client, s: _Session) -> str:
+    def _serve(self, client, s: Session) -> str:
         """One connection, from CONNECT to its end; the outcome ("offline", "refused", "stopped")."""
         deadline = self.clock.monotonic() + CONNACK_TIMEOUT_S
         connected, accepted, upto, handed, told = False, False, 0, 0, False
@@ -331,25 +260,9 @@ class Sender:
                 # paho's read fails on a refused CONNACK too: what the broker said comes first
                 return self._verdict(s, deadline) or self._offline("fleet_lost", "connection lost")
 
-    def _verdict(self, s: _Session, deadline: float) -> str | None:
-        """How the connection ended, from what the broker said; None while it goes on."""
-        now = self.clock.monotonic()
-        if s.connack is not None and s.connack.is_failure:
-            code = s.connack.value
-            if code in BUSY:
-                return self._offline("fleet_busy", str(s.connack))
-            return self._refuse(CONNACK_REASONS.get(code, "fleet_protocol"), f"{s.connack} ({code})")
-        if s.connack is None and now > deadline:
-            return self._offline("fleet_no_answer", "the broker took the connection and did not answer")
-        if s.denied is not None:
-            return self._refuse("fleet_topic", f"{s.denied[0]} for message {s.denied[1]}")
-        if s.lost is not None:
-            if getattr(s.lost, "value", None) == SESSION_TAKEN_OVER:
-                return self._refuse("fleet_id_taken", str(s.lost))
-            return self._offline("fleet_lost", str(s.lost))
-        if any(now - at > ACK_TIMEOUT_S for _, at in s.inflight.values()):
-            return self._offline("fleet_no_answer", "the broker stopped acknowledging")
-        return None
+    def _verdict(self, s: Session, deadline: float) -> str | None:
+        outcome = s.verdict(self.clock.monotonic(), deadline)
+        return None if outcome is None else self._end(*outcome)
 
     def _turn(self, client, idle_s: float) -> bool:
         """Wait for the socket (or a wake) at most ``idle_s``, then let paho read, write and
@@ -375,7 +288,7 @@ class Sender:
             return False
         return client.loop_misc() == ok
 
-    def _connected(self, client, s: _Session) -> None:
+    def _connected(self, client, s: Session) -> None:
         self._set(link="online", connected=True,
                   last_attempt={"n": self._n, "outcome": "online", "at": self.clock.time()})
         info = client.publish(status_topic(self.cfg.topic_prefix, self.cfg.rig),
@@ -392,7 +305,7 @@ class Sender:
             self._alerted = None
             self.events.emit("fleet.refused.cleared", "info", "fleet", broker=self.cfg.broker)
 
-    def _fill(self, client, s: _Session, upto: int) -> int:
+    def _fill(self, client, s: Session, upto: int) -> int:
         """Publish rows after ``upto`` while the window has room; the last seq published."""
         room = WINDOW - sum(1 for seq, _ in s.inflight.values() if seq is not None)
         if room <= 0:
@@ -435,7 +348,7 @@ class Sender:
             self._sent_marked = now
             self.outbox.store.put(SENT_MARK, at, at, durable=False)
 
-    def _goodbye(self, client, s: _Session) -> None:
+    def _goodbye(self, client, s: Session) -> None:
         """Stopping: "offline" on the status topic (a clean disconnect drops the will)."""
         try:
             info = client.publish(status_topic(self.cfg.topic_prefix, self.cfg.rig),
@@ -451,6 +364,9 @@ class Sender:
             log.debug("the office's goodbye failed", exc_info=True)
 
     # --- outcomes ---------------------------------------------------------------------------
+
+    def _end(self, outcome: str, reason: str, detail: str) -> str:
+        return self._refuse(reason, detail) if outcome == "refused" else self._offline(reason, detail)
 
     def _offline(self, reason: str, detail: str) -> str:
         """Out of reach: nothing to fix here; a later try."""

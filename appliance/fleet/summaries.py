@@ -69,14 +69,19 @@ class GeneratorHours:
 
     def due(self) -> bool:
         """An hour to summarise (one comparison: asked every second)."""
-        return self.done is None or self.done < self._last_ended()
+        last = self._last_ended()
+        if self.done is not None and self.done > last + HOUR_S:
+            # Marked by a clock that was ahead and has been set back: waiting for it to pass
+            # that mark again would send nothing for as long; start again from the readings.
+            self.done = None
+        return self.done is None or self.done < last
 
     def tick(self) -> int:
         """Queue the summaries of the hours that have ended since the last; how many."""
         now = self.clock.time()
         last = self._last_ended()
         if not self.due():
-            return 0                  # nothing new (or the clock was set back: wait for it)
+            return 0                  # nothing new
         earliest = last - (BACKFILL_HOURS - 1) * HOUR_S
         if self.done is not None:
             first = max(self.done + HOUR_S, earliest)
