@@ -70,6 +70,7 @@ ASKED_GAP_S = 2.0
 SENT_MARK_EVERY_S = 5.0
 SENT_MARK = "fleet.last_sent"
 
+
 class Sender:
     def __init__(self, cfg, outbox, events, clock, *, online=None, rng=random.random):
         self.cfg = cfg
@@ -105,6 +106,10 @@ class Sender:
         self.wake()
         if self._thread is not None:
             self._thread.join(timeout)       # a daemon thread: a stuck TLS handshake stays behind
+            if self._thread.is_alive():
+                return                       # it still selects on the pipe: leave it open
+        self._wake_r.close()
+        self._wake_w.close()
 
     def wake(self) -> None:
         """New rows (or a stop): a connected sender sends them now. Never blocks."""
