@@ -65,14 +65,14 @@ def _send(client: Client, args) -> int:
                             f"({f['sent']} sent since rigd started)"), markup=False)
             return EXIT_OK
         if (done.get("n") or 0) >= attempt and done.get("outcome") in ("offline", "refused"):
-            err.print(clean(f"rigctl: the office was not reached: {f.get('error_message')} "
+            what = "refused the rig" if done["outcome"] == "refused" else "was not reached"
+            err.print(clean(f"rigctl: the office {what}: {f.get('error_message')} "
                             f"({(f.get('last_error') or {}).get('detail')}); "
-                            f"{f['queued']} records wait"), markup=False)
+                            f"records waiting: {f['queued']}"), markup=False)
             return EXIT_FAILED
         if time.monotonic() > deadline:
-            err.print(clean(f"rigctl: still handing over after {args.timeout:g} s: "
-                            f"{f['queued']} records wait (the rig carries on by itself)"),
-                      markup=False)
+            err.print(clean(f"rigctl: still handing over after {args.timeout:g} s; records "
+                            f"waiting: {f['queued']} (the rig carries on by itself)"), markup=False)
             return EXIT_FAILED
         if f["queued"] != last and f.get("connected"):
             out.print(clean(f"  {f['queued']} waiting…"), markup=False)
