@@ -83,6 +83,20 @@ def test_the_outbox_is_bounded_drops_the_oldest_but_never_a_screening_and_never_
     assert outbox.put("health", {}) > seqs[-1]                   # an id the office never saw
 
 
+def test_a_new_database_numbers_beyond_any_earlier_one_of_the_same_rig(tmp_path):
+    from appliance.clockwatch import RELEASE_FLOOR
+    clock = ManualClock(wall=RELEASE_FLOOR - 86400)             # a clock that reads too early
+    firsts = []
+    for card in ("first", "replaced", "again"):                 # the same rig, three cards
+        store = Store(tmp_path / card / "rig.sqlite3")
+        firsts.append(Outbox(store, clock).put("health", {}))
+        store.close()
+    assert all(seq > RELEASE_FLOOR * 1000 for seq in firsts) and len(set(firsts)) == 3
+    store = Store(tmp_path / "first" / "rig.sqlite3")           # a restart goes on from where it was
+    assert Outbox(store, clock).put("health", {}) == firsts[0] + 1
+    store.close()
+
+
 def test_backoff_doubles_with_jitter_up_to_its_cap_and_starts_again_when_reset():
     low = Backoff(1.0, 60.0, rng=lambda: 0.0)
     high = Backoff(1.0, 60.0, rng=lambda: 0.999999)

@@ -13,6 +13,14 @@ that was not kept. ``seq`` (the row's id, AUTOINCREMENT) is the message's
 sequence: it never comes back, so ``<rig>:<seq>`` is an id the office may
 count once (:mod:`.messages`).
 
+Nor in a new database: a rig whose card was replaced, or whose damaged
+database was set aside, keeps its rig id, and numbering from 1 again would
+have the office drop its new records as ones it already has. So a new
+outbox numbers from the time in milliseconds (never earlier than this
+software's release), where no earlier database of the rig can have got to,
+plus a random part (two cards first started offline from one image have
+the same clock).
+
 Bounded: beyond ``max_rows`` the oldest rows that are not screenings are
 dropped, a hundredth of the bound at a time (so a full outbox does not drop
 at every record), and :meth:`take_dropped` says how many, for an event told
@@ -24,13 +32,18 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 from dataclasses import dataclass
+
+from ..clockwatch import RELEASE_FLOOR
 
 #: the events the office hears of (info is the rig's own diary)
 LEVELS = ("warning", "alarm", "critical")
 #: what a full outbox drops at once, as a share of its bound
 DROP_SHARE = 0.01
+#: a new outbox's numbering: the time in ms, plus up to this (11 days' worth of ms)
+NUMBERING_SPREAD = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,15 @@ class Outbox:
         row = store.query("SELECT COUNT(*) AS n FROM outbox")[0]
         self.count = row["n"]
         self.oldest_at = self._oldest(store.query)
+        self._number_from(clock, random.randrange(NUMBERING_SPREAD))
+
+    def _number_from(self, clock, spread: int) -> None:
+        """A new outbox's first number: beyond any an earlier database of this rig gave."""
+        if self.store.query("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"):
+            return
+        start = int(max(clock.time(), RELEASE_FLOOR) * 1000) + spread
+        with self.store.transaction(durable=True) as db:
+            db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (start,))
 
     # --- inside the transaction of the record it mirrors ----------------------------
 
