@@ -11,14 +11,13 @@ it runs a fully simulated rig with its data under ./var/.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 
 from . import __version__
 from .clock import SystemClock
 from .clockwatch import ClockWatch
-from . import buttons, housekeeping, intent
+from . import buttons, checks, housekeeping, intent
 from .devices.gpio import GpioUnavailable, make_pin_factory
 from .devices.host import HostMonitor
 from .devices.timedate import TimeDate
@@ -42,7 +41,8 @@ from .screenings import Screenings
 from .effects import Msg
 from .rig import Rig
 from .sdnotify import Notifier
-from .liveness import Liveness
+from .liveness import Liveness, StartupError
+from .fleet.link import Fleet
 from .shutdown import PowerOff, ShutdownFlag
 from .storage import Storage
 from .store import Store
@@ -60,10 +60,6 @@ WEB_THREADS = 12
 LOOP_TIMEOUT_S = 5
 
 
-class StartupError(RuntimeError):
-    """The daemon cannot start; the message says why and what to do."""
-
-
 class Daemon(Liveness):
     def __init__(self, config, clock=None):
         self.config = config
@@ -73,6 +69,7 @@ class Daemon(Liveness):
         self.storage = Storage(config)
         data_dir = config.data_dir
         self.store = Store(data_dir / "rig.sqlite3")
+        self.fleet = Fleet(config, self.store, self.clock)     # its outbox before the first event
         # Relays first: after a crash mid-show the screen's blower must not wait
         # for anything else to start.
         try:
@@ -124,6 +121,8 @@ class Daemon(Liveness):
         self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
                                  self.library.root / "extracts", self.clock, self.events,
                                  jobs=self.jobs)
+        self.fleet.attach(self.events, self.screenings, status=self.status,
+                          checklist=lambda: checks.checklist(self))
         self._carry_on_screening(saved)
         # Finish what a crash or a power cut left of a debate recording, except
         # the one that was running: it goes on, in a new part.
@@ -253,8 +252,9 @@ class Daemon(Liveness):
     def status(self, after_step: int | None = None, wait_s: float = 0.5) -> dict:
         """The rig's last snapshot; with ``after_step``, once it shows that step (or ``wait_s``)."""
         status = self.rig.snapshot if after_step is None else self.rig.snapshot_after(after_step, wait_s)
+        status = {**status, "fleet": self.fleet.snapshot()}
         if self.sim is not None:
-            status = {**status, "sim": {"scenario": self.sim.scenario}}
+            status["sim"] = {"scenario": self.sim.scenario}
         return status
 
     def set_scenario(self, name: str) -> None:
@@ -285,6 +285,7 @@ class Daemon(Liveness):
         self._wait_for_api()
         self.events.emit("daemon.started", "info", "daemon", version=__version__,
                          config=self.config.source)
+        self.fleet.start()
         if self._resume_shutdown:
             self.rig.post(Msg("shutdown", "restart", {"trigger": self._resume_shutdown}))
         self.notifier.send("READY=1", f"STATUS={self.status_line()}")
@@ -331,18 +332,6 @@ class Daemon(Liveness):
         port = self._server.effective_port if self._server else self.config.web.port
         return f"http://{host}:{port}"
 
-    def _wait_for_api(self, timeout_s: float = 10.0) -> None:
-        # /api/login answers without a PIN: a rig with a PIN must see itself ready too.
-        deadline = self.clock.monotonic() + timeout_s
-        while True:
-            try:
-                json.loads(self._ask_api(timeout_s=2.0))
-                return
-            except (OSError, ValueError) as exc:
-                if self.clock.monotonic() > deadline:
-                    raise StartupError(f"the API did not answer on {self.url}: {exc}")
-                self._stop.wait(0.01)
-
     def run(self) -> None:
         """Serve until asked to stop (SIGTERM, SIGINT or :meth:`request_stop`)."""
         try:
@@ -368,6 +357,7 @@ class Daemon(Liveness):
                     housekeeping.compact(self.store, self.clock, self.config.storage)
                 self._rest_microphone()
                 self.clock_watch.check()
+                self.fleet.chores()
                 if now >= next_host:
                     next_host = now + self.config.power.host_poll_s
                     housekeeping.read_host(self.host, self.rig)
@@ -384,6 +374,7 @@ class Daemon(Liveness):
     def stop(self) -> None:
         self.notifier.send("STOPPING=1")
         self.events.emit("daemon.stopping", "info", "daemon")
+        self.fleet.stop()
         self.poller.stop()
         if self.projector_poller is not None:
             self.projector_poller.stop()

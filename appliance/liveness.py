@@ -1,4 +1,5 @@
-"""What the daemon tells systemd: is it alive (WATCHDOG=1), and how is the rig (STATUS=).
+"""What the daemon tells systemd: is it alive (WATCHDOG=1), and how is the rig (STATUS=);
+and the API's self-check, at start (READY=1 waits for it) and under the watchdog.
 
 A mixin of :class:`appliance.daemon.Daemon`: it reads the daemon's rig,
 meter poller, web server and notifier, and asks its own API over HTTP.
@@ -6,13 +7,31 @@ meter poller, web server and notifier, and asks its own API over HTTP.
 
 from __future__ import annotations
 
+import json
+
 from .effects import Msg
 
 #: how often the watchdog's check asks the API itself (see healthy)
 WEB_PROBE_EVERY_S = 5.0
 
 
+class StartupError(RuntimeError):
+    """The daemon cannot start; the message says why and what to do."""
+
+
 class Liveness:
+    def _wait_for_api(self, timeout_s: float = 10.0) -> None:
+        # /api/login answers without a PIN: a rig with a PIN must see itself ready too.
+        deadline = self.clock.monotonic() + timeout_s
+        while True:
+            try:
+                json.loads(self._ask_api(timeout_s=2.0))
+                return
+            except (OSError, ValueError) as exc:
+                if self.clock.monotonic() > deadline:
+                    raise StartupError(f"the API did not answer on {self.url}: {exc}")
+                self._stop.wait(0.01)
+
     def _ask_api(self, timeout_s: float) -> bytes:
         """GET /api/login from the API itself (http.client: the web server has it loaded)."""
         from http.client import HTTPConnection

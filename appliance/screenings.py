@@ -82,6 +82,10 @@ class Screenings:
         rows = self.store.query("SELECT * FROM screenings ORDER BY (ended_at IS NULL) DESC, id DESC LIMIT 1")
         return self._row(rows[0]) if rows else None
 
+    def last_closed(self) -> dict | None:
+        rows = self.store.query("SELECT * FROM screenings WHERE ended_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+        return self._row(rows[0]) if rows else None
+
     def list(self, since: float | None = None, until: float | None = None) -> list[dict]:
         rows = self.store.query("SELECT * FROM screenings WHERE started_at >= ? AND started_at <= ? ORDER BY id",
                                 (since or 0, until or float("inf")))
@@ -108,7 +112,14 @@ class Screenings:
             with self.store.transaction(durable=True) as db:
                 db.execute("UPDATE screenings SET ended_at = ?, data = ? WHERE id = ?",
                            (record["ended_at"], json.dumps(data, ensure_ascii=False), sid))
+                self._for_office(db, record)
             return record
+
+    def _for_office(self, db, record: dict) -> None:
+        """A closed evening, and each later edit of it, for the office (appliance.fleet), in the
+        same transaction as the record: a power cut keeps both or neither."""
+        if record["ended_at"] is not None and self.store.outbox is not None:
+            self.store.outbox.screening(db, record)
 
     def redate(self, epoch: str, shift_s: float, stamp: dict) -> int:
         """The screenings dated by a clock that was ``shift_s`` off (its ``epoch``): moved, restamped."""
@@ -127,6 +138,8 @@ class Screenings:
                     db.execute("UPDATE screenings SET started_at = ?, ended_at = ?, data = ? WHERE id = ?",
                                (row["started_at"] + shift_s, ended, json.dumps(data, ensure_ascii=False),
                                 row["id"]))
+                    self._for_office(db, {"id": row["id"], "started_at": row["started_at"] + shift_s,
+                                          "ended_at": ended, **data})
                     moved += 1
         return moved
 

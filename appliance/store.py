@@ -86,6 +86,13 @@ MIGRATIONS = [
         data TEXT NOT NULL DEFAULT '{}');
     CREATE INDEX screenings_started ON screenings (started_at);
     """,
+    # 4: what waits for the office (appliance.fleet.outbox); seq is the message's id there:
+    # AUTOINCREMENT, so it never comes back, even once every row was handed over and deleted
+    """
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, at REAL NOT NULL,
+        body TEXT NOT NULL);
+    """,
 ]
 
 
@@ -110,6 +117,9 @@ class Store:
         self.closed = False
         #: {"file": name it was moved to, "detail": what quick_check said} after a damaged start
         self.recovered: dict | None = None
+        #: the office's outbox (appliance.fleet.outbox), when there is a fleet: an event is
+        #: queued for it in the transaction that stores it, so a power cut keeps both or neither
+        self.outbox = None
         try:
             self._open()
         except _Damaged as exc:
@@ -313,6 +323,9 @@ class Store:
         with self.transaction(durable=True) as db:
             cur = db.execute("INSERT INTO events (ts, level, code, source, data) VALUES (?,?,?,?,?)",
                              (ts, level, code, source, json.dumps(data, ensure_ascii=False)))
+            if self.outbox is not None:
+                self.outbox.event(db, {"id": cur.lastrowid, "ts": ts, "level": level, "code": code,
+                                       "source": source, "data": data})
             return cur.lastrowid
 
     def events(self, since_id: int = 0, since_ts: float | None = None, limit: int = 200,

@@ -11,6 +11,7 @@ import os
 
 from .check import cmd_config_check
 from .doctor import cmd_doctor
+from .fleet import cmd_fleet
 from .client import DEFAULT_URL
 from .media import cmd_import, cmd_library, cmd_play, cmd_player, cmd_programme
 from .monitor import cmd_events, cmd_history, cmd_status, cmd_watch
@@ -194,6 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("time", nargs="*", help=argparse.SUPPRESS)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_clock)
+
+    s = sub.add_parser("fleet", help="what waits for the office (queued, oldest, last hand-over, "
+                                     "last error); send: hand it over now")
+    s.add_argument("action", nargs="?", choices=["status", "send"], default="status",
+                   help="status (default); send: try now and follow until the outbox is empty "
+                        "(exit 1 if the office cannot be reached or refuses the rig)")
+    s.add_argument("--timeout", type=float, default=60.0, help="send: give up following after "
+                                                               "this many seconds (default 60)")
+    s.add_argument("--json", action="store_true", help="the same object as GET /api/fleet")
+    s.set_defaults(func=cmd_fleet)
 
     s = sub.add_parser("shutdown", help="save everything, switch off, power the Pi off")
     s.set_defaults(func=cmd_shutdown)

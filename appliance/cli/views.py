@@ -109,9 +109,20 @@ def status_view(s: dict, url: str) -> Group:
                           style="bold"))
     if s.get("host"):
         lines.append(pi_line(s))
+    if (s.get("fleet") or {}).get("enabled"):
+        lines.append(office_line(s["fleet"]))
     lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
                       f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
     return Group(*(shown(line) for line in lines))
+
+
+def office_line(f: dict) -> Text:
+    """The office link: what waits, and a refusal with the key to fix (no network is quiet)."""
+    line = Text(f"office    {f['queued']} waiting, {f['link']}")
+    error = f.get("last_error") or {}
+    if error.get("alarm"):
+        line.append(f"  REFUSED: check {error['setting']} (rigctl fleet)", style="bold yellow")
+    return line
 
 
 #: the Pi's standing alerts, and what to do about each (status["health"]["pi"]["alerts"])

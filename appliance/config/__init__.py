@@ -21,6 +21,7 @@ from .load import (
     resolve_config,
     simulated_config,
 )
+from .fleet import FleetConfig
 from .sections import (
     BAUDRATES,
     DEFAULT_RELAYS,
@@ -46,7 +47,7 @@ from .sections import (
 
 __all__ = [
     "AlarmsConfig", "BAUDRATES", "CameraConfig", "Config", "ConfigError", "DEFAULT_PATH",
-    "DEFAULT_RELAYS", "DaemonConfig", "GeneratorConfig", "GpioConfig", "INPUT_NAMES",
+    "DEFAULT_RELAYS", "DaemonConfig", "FleetConfig", "GeneratorConfig", "GpioConfig", "INPUT_NAMES",
     "InputConfig", "MicrophoneConfig", "PIN_FACTORIES", "PlayerConfig", "PowerConfig",
     "RecordingConfig", "RelayConfig", "ShowConfig", "SimConfig", "StorageConfig", "WebConfig",
     "config_from_table", "load_config", "resolve_config", "simulated_config",

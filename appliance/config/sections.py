@@ -13,16 +13,10 @@ from pathlib import Path
 
 from ..devices.profiles import PROFILES
 from ..sim.model import SCENARIOS
+from .fleet import FleetConfig
+from .keys import _opt
 
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
-
-
-def _opt(default, *, min=None, max=None, choices=None, doc=""):
-    """A config key: its default and what values it accepts."""
-    meta = {"min": min, "max": max, "choices": choices, "doc": doc}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -380,6 +374,7 @@ class Config:
     projector: ProjectorConfig = field(default_factory=ProjectorConfig)
     clock: ClockConfig = field(default_factory=ClockConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     #: where it came from, for messages ("built-in simulated rig" or a path)
     source: str = field(default="defaults", metadata={"internal": True})
 

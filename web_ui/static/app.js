@@ -132,6 +132,29 @@ function render(s) {
   renderPlayer(s);
   renderDebate(s);
   renderPi(s.health && s.health.pi);
+  renderFleet(s.fleet);
+}
+
+// The office link: a quiet line (what waits, when it last went). A refusal is a warning
+// with the [fleet] key to fix; no network is not a fault, and says nothing more.
+function renderFleet(f) {
+  const box = $("#fleet");
+  if (!f || !f.enabled) { box.classList.add("hidden"); return; }
+  const parts = [T(f.queued ? "ui.fleet_waiting" : "ui.fleet_nothing_waiting", { count: f.queued })];
+  const error = f.last_error || {};
+  if (error.alarm) parts.push(T("ui.fleet_refused", { setting: error.setting }));
+  else if (f.connected && f.queued) parts.push(T("ui.fleet_sending"));
+  else if (f.last_sent_ts !== null && f.last_sent_ts !== undefined) parts.push(sentAgo(rigNow() / 1000 - f.last_sent_ts));
+  else parts.push(T("ui.fleet_never_sent"));
+  const text = T("ui.fleet_line", { what: parts.join(" / ") });
+  if (box.textContent !== text) box.textContent = text;
+  box.className = "notice " + (error.alarm ? "warn" : "quiet");
+}
+
+function sentAgo(seconds) {
+  if (seconds < 60) return T("ui.fleet_sent_now");
+  const [unit, size] = seconds >= 86400 ? ["d", 86400] : seconds >= 3600 ? ["h", 3600] : ["min", 60];
+  return T("ui.fleet_sent_ago", { ago: T(`ui.fleet_ago_${unit}`, { n: Math.floor(seconds / size) }) });
 }
 
 // The Pi's own supply and heat: alerts that stand while the problem lasts, with what to do.
