@@ -9,14 +9,13 @@ clear, so it is refused unless it is on this machine (a bridge, a test) or
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..fleet.messages import RIG_ID as NAME      # a rig id and a topic level: the contract's
-from .keys import _opt
+from .keys import _opt, is_loopback
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 
@@ -83,7 +82,7 @@ class FleetConfig:
         where = self._broker_problem()
         if where:
             return problems + [f"[fleet] broker: {where}"]
-        if not self.tls and not _loopback(self.host) and not self.allow_insecure:
+        if not self.tls and not is_loopback(self.host) and not self.allow_insecure:
             problems.append(f"[fleet] broker: {self.broker} is plain mqtt://: the password and the "
                             "records would cross the network in clear; use mqtts:// (or set "
                             "allow_insecure = true on a network you trust)")
@@ -117,15 +116,6 @@ class FleetConfig:
         if port == 0:
             return f"port 0 in {self.broker!r}"
         return None
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _ca_problem(path: str) -> str | None:

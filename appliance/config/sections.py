@@ -14,7 +14,7 @@ from pathlib import Path
 from ..devices.profiles import PROFILES
 from ..sim.model import SCENARIOS
 from .fleet import FleetConfig
-from .keys import _opt
+from .keys import _opt, is_loopback
 
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
@@ -126,14 +126,7 @@ class WebConfig:
 
     @property
     def loopback(self) -> bool:
-        import ipaddress
-        host = self.host
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
     @property
     def host(self) -> str:
