@@ -23,72 +23,19 @@ from flask import Flask, Response, jsonify, render_template, request
 from ..i18n import Catalog
 from .report import fleet, to_csv
 
-WORDS = {
-    "fr": {
-        "title": "Flotte MDU — le bureau", "other_lang": "English", "collector": "Collecteur",
-        "connected": "connecté à {broker} depuis le {since}", "disconnected": "déconnecté de {broker}",
-        "export": "Exporter", "rigs": "Les unités", "rig": "Unité", "state": "État",
-        "online": "en ligne", "offline": "hors ligne", "last_contact": "Dernier contact",
-        "last_screening": "Dernière séance", "screenings": "Séances", "version": "Version",
-        "checks": "Vérifications en échec", "lamp": "Heures de lampe", "none": "aucune",
-        "no_rigs": "Aucune unité n'a encore envoyé de message.",
-        "per_month": "Séances par mois", "month": "Mois", "total": "Total",
-        "months_hidden": "{n} mois plus anciens dans l'export CSV/JSON.",
-        "audience": "Public", "women": "Femmes", "men": "Hommes", "youth": "Jeunes",
-        "people": "Personnes", "women_pct": "% femmes", "youth_pct": "% jeunes",
-        "audience_note": "Parts calculées sur les personnes comptées (femmes + hommes + jeunes).",
-        "untrusted": "{n} séance(s) datée(s) par une horloge non vérifiée.",
-        "generator": "Générateur", "run_h": "Heures de marche", "kwh": "Énergie (kWh)",
-        "faults": "Défauts", "load_max": "Charge max", "hours_reported": "Heures rapportées",
-        "chains": "Dialogue virtuel : les chaînes d'extraits",
-        "chains_none": "Aucune chaîne pour l'instant : aucune séance n'a encore montré "
-                       "l'extrait d'un débat d'une autre séance.",
-        "latest": "Dernières séances", "date": "Date", "place": "Lieu", "page": "Page {page} sur {pages}",
-        "previous": "← plus récentes", "next": "plus anciennes →",
-        "events": "Dernières alertes", "level": "Niveau", "what": "Quoi",
-        "no_events": "Aucune alerte reçue.",
-        "rejected": "Messages refusés", "topic": "Sujet", "reason": "Raison", "when": "Reçu le",
-        "rejected_count": "{rejected} refusé(s), {duplicate} reçu(s) deux fois (gardé(s) une fois), "
-                          "{messages} message(s) gardé(s).",
-        "ago_m": "il y a {n} min", "ago_h": "il y a {n} h", "ago_d": "il y a {n} j",
-        "levels": {"warning": "avertissement", "alarm": "alarme", "critical": "critique"},
-    },
-    "en": {
-        "title": "MDU fleet — the office", "other_lang": "Français", "collector": "Collector",
-        "connected": "connected to {broker} since {since}", "disconnected": "disconnected from {broker}",
-        "export": "Export", "rigs": "The rigs", "rig": "Rig", "state": "State",
-        "online": "online", "offline": "offline", "last_contact": "Last contact",
-        "last_screening": "Last screening", "screenings": "Screenings", "version": "Version",
-        "checks": "Failed checks", "lamp": "Lamp hours", "none": "none",
-        "no_rigs": "No rig has sent a message yet.",
-        "per_month": "Screenings per month", "month": "Month", "total": "Total",
-        "months_hidden": "{n} older months in the CSV/JSON export.",
-        "audience": "Audience", "women": "Women", "men": "Men", "youth": "Youth",
-        "people": "People", "women_pct": "% women", "youth_pct": "% youth",
-        "audience_note": "Shares of the people counted (women + men + youth).",
-        "untrusted": "{n} screening(s) dated by an unverified clock.",
-        "generator": "Generator", "run_h": "Running hours", "kwh": "Energy (kWh)",
-        "faults": "Faults", "load_max": "Peak load", "hours_reported": "Hours reported",
-        "chains": "Virtual dialogue: chains of extracts",
-        "chains_none": "No chain yet: no screening has shown an extract of another "
-                       "screening's debate.",
-        "latest": "Latest screenings", "date": "Date", "place": "Place", "page": "Page {page} of {pages}",
-        "previous": "← newer", "next": "older →",
-        "events": "Latest alerts", "level": "Level", "what": "What", "no_events": "No alert received.",
-        "rejected": "Rejected messages", "topic": "Topic", "reason": "Reason", "when": "Received",
-        "rejected_count": "{rejected} rejected, {duplicate} received twice (kept once), "
-                          "{messages} messages kept.",
-        "ago_m": "{n} min ago", "ago_h": "{n} h ago", "ago_d": "{n} d ago",
-        "levels": {"warning": "warning", "alarm": "alarm", "critical": "critical"},
-    },
-}
+def words(catalog: Catalog, lang: str) -> dict:
+    """The page's words: the ``office.*`` strings of the rig's one catalog (web_ui/i18n)."""
+    own, english = catalog.languages.get(lang, {}), catalog.languages["en"]
+    # the templates themselves ({n} left in): the page fills them in
+    return {k[len("office."):]: own.get(k, text) for k, text in english.items()
+            if k.startswith("office.")}
 
 
 class Format:
     """Numbers and dates as the reader writes them: ``1 234,5`` and ``25,7 %`` in French."""
 
-    def __init__(self, lang: str, now: float):
-        self.lang, self.now = lang, now
+    def __init__(self, lang: str, now: float, words: dict):
+        self.lang, self.now, self.words = lang, now, words
 
     def num(self, value, decimals: int = 0) -> str:
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -121,7 +68,7 @@ class Format:
     def ago(self, seconds) -> str:
         if seconds is None:
             return ""
-        words = WORDS[self.lang]
+        words = self.words
         seconds = max(0, seconds)
         if seconds < 3600:
             return words["ago_m"].format(n=int(seconds // 60))
@@ -164,8 +111,9 @@ def create_app(store, collector_state=lambda: None, clock=time.time,
             text = catalog.text(f"check.{cid}", lg)
             return cid if text == f"check.{cid}" else text
 
-        return render_template("fleet.html", rep=rep, collector=collector_state(), w=WORDS[lg],
-                               lang=lg, f=Format(lg, now), event_text=event_text,
+        w = words(catalog, lg)
+        return render_template("fleet.html", rep=rep, collector=collector_state(), w=w,
+                               lang=lg, f=Format(lg, now, w), event_text=event_text,
                                check_name=check_name)
 
     @app.get("/api/fleet.json")
