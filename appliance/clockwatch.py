@@ -92,6 +92,7 @@ class ClockWatch:
         self._lock = threading.RLock()
         self._epoch: dict = {}
         self._reading = None
+        self._question: threading.Thread | None = None
         self._asked_at = self._floor_at = float("-inf")
         self._status: dict = {}
         self._floor_value: float | None = None
@@ -129,19 +130,37 @@ class ClockWatch:
                 self._judge(force_save=True)
 
     def check(self) -> None:
-        """Notice a jump at once; ask timedated now and then (trust can come with a network)."""
+        """Notice a jump at once; ask timedated now and then (trust can come with a network).
+
+        The minute's question is asked behind (its answer is judged at the next check): it
+        runs on the daemon's loop, which pings systemd's watchdog, and a wedged system bus
+        holds a question for seconds. A jump is rare and its cause (NTP?) decides what the
+        records become: that question is waited for (at most timedated's bound)."""
         with self._lock:
             if not self._epoch:
                 return
             shift = self._offset() - float(self._epoch["offset"])
             now = self.clock.monotonic()
-            if now - self._asked_at >= ASK_EVERY_S or abs(shift) >= JUMP_S:
+            if abs(shift) >= JUMP_S:
                 self._reading = self.timedate.read()
                 self._asked_at = now
-            if abs(shift) >= JUMP_S:
                 self._jumped(shift)
-            else:
-                self._judge()
+                return
+            if now - self._asked_at >= ASK_EVERY_S and not self._asking():
+                self._asked_at = now
+                self._ask_behind()
+            self._judge()
+
+    def _asking(self) -> bool:
+        return self._question is not None and self._question.is_alive()
+
+    def _ask_behind(self) -> None:
+        def ask():
+            reading = self.timedate.read()
+            with self._lock:
+                self._reading = reading
+        self._question = threading.Thread(target=ask, name="clock-question", daemon=True)
+        self._question.start()
 
     def confirm(self) -> dict:
         """The crew says the clock shows the right date and time: trusted until the next boot."""

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import time
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -351,3 +352,28 @@ def test_a_rig_with_an_unchecked_clock_says_so_and_the_crews_word_clears_the_rep
     rig.stop()
     rig.start()
     assert rig.status()["clock"]["source"] == "crew"                # the same boot
+
+
+def test_the_minutes_question_to_a_wedged_bus_never_holds_the_daemons_loop(rig):
+    """check() runs on the loop that pings systemd's watchdog (WatchdogSec=10): a system bus
+    that takes seconds to answer must not make it late."""
+    watch = rig.watch()
+    answer = threading.Event()
+    asked = threading.Event()
+    slow = rig.timedate.read
+
+    def wedged(ask=True):
+        asked.set()
+        answer.wait(30)
+        return slow(ask)
+    rig.timedate.read = wedged
+    rig.timedate.ntp = True                         # a network came: timedated would say so
+    rig.clock.advance(61)
+    done = threading.Thread(target=watch.check)
+    done.start()
+    done.join(2)
+    assert not done.is_alive(), "check() waited for the bus"
+    assert asked.wait(5) and watch.status()["source"] != "ntp"
+    watch.check()                                   # asked again while the first waits: no pile-up
+    answer.set()
+    wait_for(lambda: (watch.check(), watch.status()["source"] == "ntp")[1], what="the answer judged")
