@@ -15,6 +15,7 @@ from rich.text import Text
 from .client import Client, Unreachable
 from .output import EXIT_OK, clean, dumps, err, out
 from .views import fmt, sparkline, status_view
+from .words import Words
 
 
 def cmd_status(client: Client, args) -> int:
@@ -22,11 +23,13 @@ def cmd_status(client: Client, args) -> int:
     if args.json:
         print(dumps(s))
     else:
-        out.print(status_view(s, client.url))
+        out.print(status_view(s, client.url, Words(client.lang)))
     return EXIT_OK
 
 
 def cmd_watch(client: Client, args) -> int:
+    words = Words(client.lang)
+
     def frame():
         try:
             s = client.get("/api/status", level=1)      # watching: the microphone's level too
@@ -38,7 +41,7 @@ def cmd_watch(client: Client, args) -> int:
         spark = Text(f"last {args.minutes} min ", style="dim") + Text(
             sparkline(power, hist["rated_power_w"], width), style="cyan")
         stamp = Text(datetime.now().strftime("%H:%M:%S") + "  (Ctrl-C to quit)", style="dim")
-        return Group(status_view(s, client.url), spark, stamp)
+        return Group(status_view(s, client.url, words), spark, stamp)
 
     client.get("/api/status")       # unreachable at start: exit 3 at once
     try:

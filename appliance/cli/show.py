@@ -13,6 +13,7 @@ import time
 from .client import Client, ErrorReply, Unreachable
 from .output import EXIT_OK, clean, out
 from .views import projector_line
+from .words import Words
 
 
 def _progress_line(s: dict) -> str:
@@ -93,7 +94,7 @@ def cmd_projector(client: Client, args) -> int:
     if not s.get("projector"):
         out.print("no projector relay in this rig's config")
         return EXIT_OK
-    out.print(projector_line(s["projector"]))
+    out.print(projector_line(s["projector"], Words(client.lang)))
     return EXIT_OK
 
 

@@ -1,0 +1,112 @@
+"""rigctl as a technician reads it over SSH at night, on a phone: the real rigd and rigctl.
+
+What the first evening in the field asked of it (the issue's items 16, 17 and 19): a
+status that shows every part of the rig and follows --lang, ids never cut, a watch that
+logs, a prune that says why, a place that reaches the screening, a readable screening,
+extracts of the length asked, a whole TOTAL row, a volume that is refused out of range,
+--json on every read command, colours only for a terminal.
+"""
+
+import csv
+import io
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from appliance.i18n import CATALOG_DIR
+
+from .helpers import BIN, RigProcess, wait_for
+
+QUICK = {
+    "show": {"switch_gap_s": 0.1, "inflate_s": 0.2},
+    "relays": {"projector": {"warmup_s": 0.2, "cooldown_s": 0.2}},
+    "player": {"vo": "null", "ao": "null"},
+}
+#: a long name makes a long recording id: 2026-11-26_sebenikoro-kalaban-…_a3f9c1
+VILLAGE = "Sebenikoro-Kalaban-Coura-Niamakoro-Bacodjicoroni"
+
+
+def rigctl(rig, *args, columns: str | None = None, env: dict | None = None, **kw):
+    """rigctl as a person runs it: ``columns`` None is a pipe with no $COLUMNS at all."""
+    environ = {k: v for k, v in rig.env.items() if k != "COLUMNS"}
+    if columns is not None:
+        environ["COLUMNS"] = columns
+    return subprocess.run([str(BIN / "rigctl"), "--url", rig.url, *args], capture_output=True,
+                          text=True, timeout=60, env={**environ, **(env or {})}, **kw)
+
+
+def line(output: str, label: str) -> str:
+    found = [l for l in output.splitlines() if l.split(" ", 1)[0] == label]
+    assert len(found) == 1, (label, output)
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def evening(tmp_path_factory, media):
+    """A rig mid-evening: the show on, a film paused, a debate recorded (with a mark) under a
+    long village name; the status as it was while it recorded."""
+    rig = RigProcess(tmp_path_factory.mktemp("evening") / "rig", QUICK)
+    films = rig.data_dir / "media" / "films"
+    films.mkdir(parents=True)
+    shutil.copy(media["long"], films / "long.mkv")
+    rig.start()
+    try:
+        wait_for(lambda: rig.status()["generator"]["online"], what="online")
+        assert rig.rigctl("show", "start").returncode == 0
+        assert rig.rigctl("play", "long.mkv", "--audio", "fra").returncode == 0
+        assert rig.rigctl("pause").returncode == 0
+        placed = rig.rigctl("record", "start", "--place", VILLAGE, "--commune", "Commune VI",
+                            "--region", "Bamako")
+        assert placed.returncode == 0, placed.stderr
+        wait_for(lambda: rig.status()["recording"]["elapsed_s"] >= 8, timeout=20, what="8 s of debate")
+        assert rig.rigctl("mark", "une femme parle").returncode == 0
+        wait_for(lambda: rig.status()["recording"]["marks"] == 1, what="the mark")
+        shown = SimpleNamespace(en=rig.rigctl("status"), fr=rig.rigctl("--lang", "fr", "status"),
+                                json=rig.status())
+        assert rig.rigctl("record", "stop").returncode == 0
+        session = rig.get("/api/recordings")[1]["recordings"][-1]
+        assert session["final"] and session["duration_s"] >= 8, session
+        yield SimpleNamespace(rig=rig, placed=placed, status=shown, session=session["id"])
+    finally:
+        rig.stop()
+
+
+# -- item 16: status shows the relays, the player, the recording and the projector ------------
+
+def test_status_has_a_line_for_each_part_of_the_rig(evening):
+    shown, s = evening.status.en, evening.status.json
+    assert shown.returncode == 0, shown.stderr
+    relays = line(shown.stdout, "relays")
+    for name in s["relays"]:
+        assert f"{name} on" in relays, relays
+    player = line(shown.stdout, "player")
+    assert "films/long.mkv" in player and "/ 0:00:30" in player, player
+    assert "audio fra" in player and "PAUSED" in player, player
+    recording = line(shown.stdout, "recording")
+    assert "ON" in recording and evening.session in recording and "1 marks" in recording, recording
+    assert re.search(r"\d+ min left", recording), recording
+    projector = line(shown.stdout, "projector")
+    assert "on" in projector and "lamp 1200 h" in projector, projector
+
+
+def test_status_follows_lang_with_the_daemons_catalogs(evening):
+    fr = evening.status.fr
+    assert fr.returncode == 0, fr.stderr
+    words = json.loads((CATALOG_DIR / "fr.json").read_text(encoding="utf-8"))
+    assert "EN LIGNE" in line(fr.stdout, words["cli.label.generator"])
+    assert "projector allumé" in line(fr.stdout, words["cli.label.relays"])
+    player = line(fr.stdout, words["cli.label.player"])
+    assert "EN PAUSE" in player and "sous-titres" in player, player
+    assert "1 repères" in line(fr.stdout, words["cli.label.recording"])
+    assert "lampe 1200 h" in line(fr.stdout, words["cli.label.projector"])
+    assert "DÉBAT" in line(fr.stdout, "rig")
+    assert "ONLINE" not in fr.stdout and "PAUSED" not in fr.stdout
