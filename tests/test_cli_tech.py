@@ -110,3 +110,17 @@ def test_status_follows_lang_with_the_daemons_catalogs(evening):
     assert "lampe 1200 h" in line(fr.stdout, words["cli.label.projector"])
     assert "DÉBAT" in line(fr.stdout, "rig")
     assert "ONLINE" not in fr.stdout and "PAUSED" not in fr.stdout
+
+
+# -- item 17: ids and names are never cut ---------------------------------------------------
+
+def test_an_id_is_never_cut_at_80_columns_nor_on_a_phone(evening):
+    for columns in ("80", "40"):
+        listed = rigctl(evening.rig, "recordings", columns=columns)
+        assert listed.returncode == 0, listed.stderr
+        assert evening.session in listed.stdout, (columns, listed.stdout)
+        assert "…" not in listed.stdout, listed.stdout
+    # a pipe with no $COLUMNS: one row a line, whole, for grep
+    piped = rigctl(evening.rig, "recordings")
+    row = next(l for l in piped.stdout.splitlines() if evening.session in l)
+    assert VILLAGE in row and "final" in row, row

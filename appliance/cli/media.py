@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 
-from rich.table import Table
 from rich.text import Text
 
 from .client import Client
 from .copying import progress_bar
-from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, out
+from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, listing, out
 from .views import duration
 
 
@@ -18,15 +17,15 @@ def cmd_library(client: Client, args) -> int:
     if args.json:
         print(dumps(reply["items"]))
         return EXIT_OK
-    table = Table("path", "length", "audio", "subtitles", "status", box=None)
+    rows = []
     for item in reply["items"]:
         # the path, the tracks' languages and the error all come from the stick's file
         audio = ", ".join(t["lang"] or "?" for t in item["audio"]) or "—"
         subs = ", ".join(t["lang"] or "?" for t in item["subtitles"]) or "—"
         status = Text("ok", style="green") if item["ok"] else cleaned(item["error"], style="red")
-        table.add_row(cleaned(item["path"]), duration(item["duration_s"]), cleaned(audio),
-                      cleaned(subs), status)
-    out.print(table)
+        rows.append([item["path"], duration(item["duration_s"]), audio, subs, status])
+    # the path is what `rigctl play` and `programme` take: never cut
+    out.print(listing(["path", "length", "audio", "subtitles", "status"], rows))
     if not reply["items"]:
         out.print("The library is empty: `rigctl import /media/usb0` copies films from a stick.")
     return EXIT_OK

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from .client import Client
-from .output import EXIT_OK, clean, cleaned, out
+from .output import EXIT_OK, clean, listing, out
 from .views import duration
 
 
@@ -50,15 +48,19 @@ def cmd_mark(client: Client, args) -> int:
 
 
 def cmd_recordings(client: Client, args) -> int:
-    table = Table("recording", "place", "length", "marks", "extracts", "state", box=None)
-    for r in client.get("/api/recordings")["recordings"]:
+    recordings = client.get("/api/recordings")["recordings"]
+    rows = []
+    for r in recordings:
         place = ", ".join(str(v) for v in r["place"].values()) or "—"
         state = "final" if r["final"] else "in progress"
         if r.get("recovered"):
             state += " (recovered)"
-        table.add_row(cleaned(r["id"]), cleaned(place), duration(r.get("duration_s")), str(len(r["marks"])),
-                      str(len(r.get("extracts", []))), state)
-    out.print(table)
+        rows.append([r["id"], place, duration(r.get("duration_s")), len(r["marks"]),
+                     len(r.get("extracts", [])), state])
+    # the id is what `rigctl extract` takes: never cut
+    out.print(listing(["recording", "place", "length", "marks", "extracts", "state"], rows))
+    if not rows:
+        out.print("No recording yet: `rigctl record start` films the debate.")
     return EXIT_OK
 
 

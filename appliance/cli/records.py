@@ -6,24 +6,21 @@ import os
 import sys
 from datetime import datetime
 
-from rich.table import Table
-
 from .client import Client
 from .copying import progress_bar
-from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, out
+from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, dumps, err, listing, out
 
 
 def cmd_screening(client: Client, args) -> int:
     if args.action == "list":
-        table = Table("id", "date", "place", "women", "men", "youth", "state", box=None)
+        rows = []
         for r in client.get("/api/screenings")["screenings"]:
             place = ", ".join(str(v) for v in (r.get("place") or {}).values()) or "—"
             a = r.get("audience") or {}
             when = datetime.fromtimestamp(r["started_at"]).strftime("%Y-%m-%d %H:%M")
-            table.add_row(cleaned(r["id"]), when, cleaned(place), cleaned(a.get("women", 0)), cleaned(a.get("men", 0)),
-                          cleaned(a.get("youth", 0)),
-                          "under way" if not r.get("ended_at") else "closed")
-        out.print(table)
+            rows.append([r["id"], when, place, a.get("women", 0), a.get("men", 0), a.get("youth", 0),
+                         "under way" if not r.get("ended_at") else "closed"])
+        out.print(listing(["id", "date", "place", "women", "men", "youth", "state"], rows))
         return EXIT_OK
     sid = args.id or "current"
     if args.action == "edit":
