@@ -124,3 +124,24 @@ def test_an_id_is_never_cut_at_80_columns_nor_on_a_phone(evening):
     piped = rigctl(evening.rig, "recordings")
     row = next(l for l in piped.stdout.splitlines() if evening.session in l)
     assert VILLAGE in row and "final" in row, row
+
+
+# -- item 17: watch into a pipe -------------------------------------------------------------
+
+def test_watch_without_a_terminal_prints_a_line_per_reading_until_interrupted(evening):
+    env = {k: v for k, v in evening.rig.env.items() if k != "COLUMNS"}
+    watch = subprocess.Popen([str(BIN / "rigctl"), "--url", evening.rig.url, "watch", "--interval", "0.2"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines, deadline = [], time.monotonic() + 10
+    try:
+        while len(lines) < 3 and time.monotonic() < deadline:
+            ready, _, _ = select.select([watch.stdout], [], [], 0.5)
+            if ready:
+                lines.append(watch.stdout.readline())
+        assert len(lines) == 3, "each reading flushed as it comes, not at the end"
+    finally:
+        watch.send_signal(signal.SIGINT)
+        rest, errors = watch.communicate(timeout=10)
+    for text in lines:
+        assert re.fullmatch(r"\d\d:\d\d:\d\d  \d+ %  [\d.]+ V  [\d.]+ Hz  \d+ W\n", text), text
+    assert watch.returncode == 0 and "Traceback" not in errors, errors

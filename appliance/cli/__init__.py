@@ -10,6 +10,7 @@ every command.
 from __future__ import annotations
 
 import os
+import sys
 
 from .client import DEFAULT_URL, Client, ErrorReply, PinError, Unreachable, pin_from
 from .output import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, clean, err
@@ -45,4 +46,7 @@ def main(argv=None) -> int:
         err.print(clean(f"rigctl: {exc.message} [{exc.code}]"), markup=False)
         return EXIT_FAILED
     except BrokenPipeError:
+        # `rigctl watch | head`: the reader left. Python would complain when it flushes
+        # stdout at exit; pointing stdout at /dev/null lets it go quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK

@@ -44,11 +44,39 @@ def cmd_watch(client: Client, args) -> int:
         return Group(status_view(s, client.url, words), spark, stamp)
 
     client.get("/api/status")       # unreachable at start: exit 3 at once
+    if not out.is_terminal:
+        return _watch_lines(client, args)
     try:
         with Live(frame(), console=out, refresh_per_second=4, screen=False) as live:
             while True:
                 time.sleep(args.interval)
                 live.update(frame())
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def reading_line(s: dict) -> str:
+    """One reading as a log line: time, load, V, Hz, W (— where the meter gave nothing)."""
+    g = s["generator"]
+    line = (f"{datetime.now().strftime('%H:%M:%S')}  {fmt(g.get('load_pct'), '.0f', ' %')}  "
+            f"{fmt(g.get('voltage_v'), '.1f', ' V')}  {fmt(g.get('frequency_hz'), '.1f', ' Hz')}  "
+            f"{fmt(g.get('power_w'), '.0f', ' W')}")
+    if not g.get("online"):
+        line += f"  ({g.get('link')})"
+    return clean(line)
+
+
+def _watch_lines(client: Client, args) -> int:
+    """`watch` into a pipe or a file (a log, `ssh rig rigctl watch | tee`): a live view would
+    print nothing until the end, so one plain line per reading, each flushed at once."""
+    try:
+        while True:
+            try:
+                line = reading_line(client.get("/api/status"))
+            except Unreachable as exc:
+                line = clean(f"{datetime.now().strftime('%H:%M:%S')}  rigd unreachable ({exc}); retrying…")
+            print(line, flush=True)
+            time.sleep(args.interval)
     except KeyboardInterrupt:
         return EXIT_OK
 
