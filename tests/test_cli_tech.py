@@ -145,3 +145,17 @@ def test_watch_without_a_terminal_prints_a_line_per_reading_until_interrupted(ev
     for text in lines:
         assert re.fullmatch(r"\d\d:\d\d:\d\d  \d+ %  [\d.]+ V  [\d.]+ Hz  \d+ W\n", text), text
     assert watch.returncode == 0 and "Traceback" not in errors, errors
+
+
+# -- item 17: record start --place fills the screening's place --------------------------------
+
+def test_record_start_place_fills_an_empty_screening_place_or_says_why_not(evening):
+    rig = evening.rig
+    assert "place set to" in evening.placed.stdout and VILLAGE in evening.placed.stdout, evening.placed.stdout
+    record = rig.get("/api/screenings/current")[1]["screening"]
+    assert record["place"] == {"village": VILLAGE, "commune": "Commune VI", "region": "Bamako"}
+    again = rig.rigctl("record", "start", "--place", "Koro")
+    assert again.returncode == 0, again.stderr
+    assert "keeps its place" in again.stdout and "screening edit" in again.stdout, again.stdout
+    assert rig.rigctl("record", "stop").returncode == 0
+    assert rig.get("/api/screenings/current")[1]["screening"]["place"]["village"] == VILLAGE

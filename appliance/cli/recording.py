@@ -2,31 +2,67 @@
 
 from __future__ import annotations
 
+import time
+
+from rich.text import Text
+
 from .client import Client
 from .output import EXIT_OK, clean, listing, out
-from .views import duration
+from .views import duration, recording_line, shown
+from .words import Words
 
 
-def _recording_line(s: dict) -> str:
+def _recording_line(s: dict, w: Words) -> Text:
+    """The recording as `status` shows it, and the microphone's level."""
     r = s["recording"]
+    line = recording_line(r, s.get("disk") or {}, w)
     level = r.get("level") or {}
-    if not r.get("active"):
-        state = "interrupted (power): `rigctl record start` goes on" if r.get("interrupted") else "not recording"
-        return f"{state}; microphone {level.get('peak_dbfs')} dBFS peak"
-    return clean(f"recording {r['session']}  {duration(r['elapsed_s'])}  {r['marks']} marks  "
-                 f"level {level.get('peak_dbfs')} dBFS peak / {level.get('rms_dbfs')} RMS  "
-                 f"{s['disk']['record_minutes_left']} min left on disk")
+    if level.get("peak_dbfs") is not None:
+        line.append("  " + w("rec.level", peak=level.get("peak_dbfs"), rms=level.get("rms_dbfs", "—")),
+                    style="dim")
+    return shown(line)
+
+
+def place_label(place: dict) -> str:
+    return ", ".join(str(v) for v in place.values() if v)
+
+
+def _settled(client: Client, s: dict, timeout: float = 20.0) -> dict:
+    """The status once the recorder has started, or saved the debate: "busy" is on the way."""
+    deadline = time.monotonic() + timeout
+    while s["recording"].get("state") == "busy" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        s = client.get("/api/status")
+    return s
+
+
+def _place_note(client: Client, place: dict, before: dict | None, w: Words) -> str:
+    """What became of the place given to `record start` in the evening's screening, and why."""
+    if before is None or before.get("ended_at"):
+        return w("place.no_screening")
+    if before.get("place"):
+        if before["place"] == {**before["place"], **place}:
+            return w("place.same", id=before["id"])
+        return w("place.kept", id=before["id"], place=place_label(before["place"]))
+    after = client.get(f"/api/screenings/{before['id']}")["screening"] or {}
+    if after.get("place"):
+        return w("place.set", id=before["id"], place=place_label(after["place"]))
+    return w("place.not_set", id=before["id"])
 
 
 def cmd_record(client: Client, args) -> int:
-    body = {}
-    if args.action == "start" and args.place:
-        body["place"] = {"village": args.place}
-        for key in ("commune", "cercle", "region"):
-            if getattr(args, key):
-                body["place"][key] = getattr(args, key)
-    s = client.post(f"/api/recording/{args.action}", body)
-    out.print(_recording_line(s), markup=False)
+    w = Words(client.lang)
+    body, before = {}, None
+    place = {key: getattr(args, "place" if key == "village" else key)
+             for key in ("village", "commune", "cercle", "region")
+             if getattr(args, "place" if key == "village" else key)}
+    if args.action == "start" and place:
+        body["place"] = place
+        before = client.get("/api/screenings/current")["screening"]
+    s = _settled(client, client.post(f"/api/recording/{args.action}", body))
+    out.print(_recording_line(s, w))
+    if args.action == "start" and place:
+        out.print(clean(_place_note(client, place, before, w)), markup=False)
     if args.action == "stop":
         recordings = client.get("/api/recordings")["recordings"]
         if recordings:
