@@ -159,3 +159,21 @@ def test_record_start_place_fills_an_empty_screening_place_or_says_why_not(eveni
     assert "keeps its place" in again.stdout and "screening edit" in again.stdout, again.stdout
     assert rig.rigctl("record", "stop").returncode == 0
     assert rig.get("/api/screenings/current")[1]["screening"]["place"]["village"] == VILLAGE
+
+
+# -- item 17: screening show ----------------------------------------------------------------
+
+def test_screening_show_prints_what_is_set_with_labels(evening):
+    rig = evening.rig
+    shown = rig.rigctl("screening", "show")
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert not re.search(r"[{}\[\]]|null|\"", text), text          # no JSON, nothing empty shown
+    assert re.match(r"screening \d+ +under way since ", text), text
+    assert VILLAGE in line(text, "place")
+    assert line(text, "audience").split(None, 1)[1] == "—"          # not counted yet
+    assert line(text, "notes").split(None, 1)[1] == "—"
+    assert "gps" not in text and "energy" not in text              # not set: not shown
+    assert evening.session in text
+    fr = rig.rigctl("--lang", "fr", "screening", "show").stdout
+    assert VILLAGE in line(fr, "lieu") and line(fr, "public") and line(fr, "remarques")

@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(f"--{key}", type=int)
     s.add_argument("--lat", type=float)
     s.add_argument("--lon", type=float)
+    s.add_argument("--json", action="store_true", help="the record as the API gives it")
     s.set_defaults(func=cmd_screening)
 
     s = sub.add_parser("report", help="one row per screening, and the totals")
