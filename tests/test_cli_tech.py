@@ -177,3 +177,19 @@ def test_screening_show_prints_what_is_set_with_labels(evening):
     assert evening.session in text
     fr = rig.rigctl("--lang", "fr", "screening", "show").stdout
     assert VILLAGE in line(fr, "lieu") and line(fr, "public") and line(fr, "remarques")
+
+
+# -- item 17: an extract lasts what was asked -----------------------------------------------
+
+def test_extract_from_2_to_6_lasts_4_seconds(evening):
+    rig = evening.rig
+    made = rig.rigctl("extract", evening.session, "--from", "2", "--to", "6")
+    assert made.returncode == 0, made.stderr
+    path = made.stdout.split()[0]
+    assert path.startswith("extracts/") and "0:00:04" in made.stdout, made.stdout
+    probed = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                             "csv=p=0", str(rig.data_dir / "media" / path)],
+                            capture_output=True, text=True, timeout=30)
+    assert float(probed.stdout) == pytest.approx(4.0, abs=0.2)
+    half = rig.rigctl("extract", evening.session, "--from", "2")
+    assert half.returncode == 2 and "--to" in half.stderr and "Traceback" not in half.stderr

@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 
 from .client import Client
-from .output import EXIT_OK, clean, listing, out
+from .output import EXIT_OK, EXIT_USAGE, clean, err, listing, out
 from .views import duration, recording_line, shown
 from .words import Words
 
@@ -104,9 +104,21 @@ def cmd_extract(client: Client, args) -> int:
     body = {"session": args.session}
     if args.mark is not None:
         body["mark"] = args.mark
+    if (args.start is None) != (args.end is None) or (args.mark is None and args.start is None):
+        err.print("rigctl extract: give --mark N, or both --from S and --to S (seconds into the recording)")
+        return EXIT_USAGE
     if args.start is not None:
+        if args.end <= args.start:
+            err.print(clean(f"rigctl extract: --to {args.end:g} must come after --from {args.start:g} "
+                            f"(both are seconds into the recording)"), markup=False)
+            return EXIT_USAGE
         body["from"], body["to"] = args.start, args.end
     reply = client.post("/api/extracts", body)
     item = reply["extract"]
-    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}  {item['title']}"), markup=False)
+    meta = item.get("meta") or {}
+    cut = ""
+    if meta.get("from_s") is not None:
+        # where it really begins: a copy begins on a keyframe, at or just after --from
+        cut = f" ({duration(meta['from_s'])} → {duration(meta.get('to_s'))})"
+    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}{cut}  {item['title']}"), markup=False)
     return EXIT_OK
