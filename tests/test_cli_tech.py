@@ -23,6 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 from appliance.i18n import CATALOG_DIR
+from appliance.reports import NOT_SUMMED, SUMMED
 
 from .helpers import BIN, RigProcess, wait_for
 
@@ -193,3 +194,21 @@ def test_extract_from_2_to_6_lasts_4_seconds(evening):
     assert float(probed.stdout) == pytest.approx(4.0, abs=0.2)
     half = rig.rigctl("extract", evening.session, "--from", "2")
     assert half.returncode == 2 and "--to" in half.stderr and "Traceback" not in half.stderr
+
+
+# -- item 17: the CSV's TOTAL row ------------------------------------------------------------
+
+def test_the_csv_total_fills_every_summable_column_and_leaves_the_rest_empty(evening):
+    result = evening.rig.rigctl("report", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    screenings, total = rows[:-1], rows[-1]
+    assert total["id"] == "TOTAL" and int(screenings[0]["marks"]) >= 1
+    for column in SUMMED:
+        if column == "clock_untrusted":
+            assert total[column] == str(sum(1 for r in screenings if r[column] == "yes"))
+            continue
+        assert total[column] != "", column
+        assert float(total[column]) == pytest.approx(sum(float(r[column] or 0) for r in screenings)), column
+    for column in NOT_SUMMED:
+        assert total[column] == "", column
