@@ -212,3 +212,19 @@ def test_the_csv_total_fills_every_summable_column_and_leaves_the_rest_empty(eve
         assert float(total[column]) == pytest.approx(sum(float(r[column] or 0) for r in screenings)), column
     for column in NOT_SUMMED:
         assert total[column] == "", column
+
+
+# -- item 17: volume out of range -----------------------------------------------------------
+
+def test_volume_out_of_range_is_refused_with_the_range_and_nothing_changes(evening):
+    rig = evening.rig
+    before = rig.status()["player"]["volume"]
+    refused = rig.rigctl("volume", "150")
+    assert refused.returncode == 2, refused.stdout
+    assert "0 to 100" in refused.stderr and "Traceback" not in refused.stderr
+    assert rig.status()["player"]["volume"] == before
+    assert rig.rigctl("volume", "-5").returncode == 2
+    bad_seek = rig.rigctl("seek", "soon")
+    assert bad_seek.returncode == 2 and "Traceback" not in bad_seek.stderr, bad_seek.stderr
+    assert rig.rigctl("volume", "60").returncode == 0
+    assert rig.status()["player"]["volume"] == 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from rich.text import Text
@@ -108,8 +109,21 @@ def cmd_player(client: Client, args) -> int:
     body = {}
     if args.command == "seek":
         text = args.seconds
-        body = {"seconds": float(text), "relative": text.startswith(("+", "-"))}
+        try:
+            seconds = float(text)
+            if not math.isfinite(seconds):
+                raise ValueError(text)
+        except ValueError:
+            err.print(clean(f"rigctl seek: {text!r} is not a number of seconds (90, +30, -10)"), markup=False)
+            return EXIT_USAGE
+        body = {"seconds": seconds, "relative": text.startswith(("+", "-"))}
     elif args.command == "volume":
+        # the player would clamp 150 to its ceiling without a word: refuse, and say the range
+        top = client.get("/api/status")["player"].get("volume_max", 100)
+        if not 0 <= args.level <= top:
+            err.print(clean(f"rigctl volume: {args.level} is out of range: 0 to {top} "
+                            f"(the ceiling is [player] volume_max)"), markup=False)
+            return EXIT_USAGE
         body = {"volume": args.level}
     elif args.command in ("audio", "sub"):
         body = {"lang": None if args.lang == "off" else args.lang}
