@@ -228,3 +228,49 @@ def test_volume_out_of_range_is_refused_with_the_range_and_nothing_changes(eveni
     assert bad_seek.returncode == 2 and "Traceback" not in bad_seek.stderr, bad_seek.stderr
     assert rig.rigctl("volume", "60").returncode == 0
     assert rig.status()["player"]["volume"] == 60
+
+
+# -- item 19: --json on every read command; colours only for a terminal ------------------------
+
+@pytest.mark.parametrize("args", [
+    ("status",), ("events",), ("recordings",), ("screening", "list"), ("screening", "show"),
+    ("library",), ("clock",), ("doctor",), ("programme", "show"), ("generator", "history"),
+    ("projector", "status"),
+], ids=" ".join)
+def test_every_read_command_prints_valid_json(evening, args):
+    result = evening.rig.rigctl(*args, "--json")
+    json.loads(result.stdout)
+    # doctor says 1 when a check fails (a test machine's folders are not a Pi's)
+    assert result.returncode in ((0, 1) if args == ("doctor",) else (0,)), result.stderr
+
+
+def test_colours_only_for_a_terminal_and_never_with_no_color(evening):
+    def on_a_terminal(env):
+        main, other = pty.openpty()
+        try:
+            proc = subprocess.run([str(BIN / "rigctl"), "--url", evening.rig.url, "status"],
+                                  stdout=other, stderr=other, timeout=30,
+                                  env={**evening.rig.env, "TERM": "xterm-256color", **env})
+            os.close(other)
+            other = None
+            chunks = []
+            while select.select([main], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            assert proc.returncode == 0
+            return b"".join(chunks).decode()
+        finally:
+            os.close(main)
+            if other is not None:
+                os.close(other)
+
+    colour = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])[0-9;]*m")
+    assert colour.search(on_a_terminal({})), "a terminal gets colours"
+    assert not colour.search(on_a_terminal({"NO_COLOR": "1"}))
+    piped = rigctl(evening.rig, "status")
+    assert "\x1b" not in piped.stdout

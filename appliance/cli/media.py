@@ -58,6 +58,9 @@ def _item_line(n: int, item: dict) -> str:
 
 def cmd_programme(client: Client, args) -> int:
     items = client.get("/api/programme")["items"]
+    if args.action == "show" and args.json:
+        print(dumps(items))
+        return EXIT_OK
     if args.action == "show":
         for n, item in enumerate(items, start=1):
             out.print(_item_line(n, item), markup=False)
@@ -78,6 +81,9 @@ def cmd_programme(client: Client, args) -> int:
             return EXIT_USAGE
         items = new if args.action == "set" else items + new
     saved = client.request("PUT", "/api/programme", {"items": items})["items"]
+    if args.json:
+        print(dumps(saved))
+        return EXIT_OK
     for n, item in enumerate(saved, start=1):
         out.print(_item_line(n, item), markup=False)
     return EXIT_OK

@@ -84,6 +84,9 @@ def _watch_lines(client: Client, args) -> int:
 def cmd_history(client: Client, args) -> int:
     hist = client.get("/api/generator/history", since=args.since)
     rows = hist["samples"]
+    if args.json:
+        print(dumps(hist))
+        return EXIT_OK
     columns = ["time", "online", "voltage_v", "current_a", "power_w", "frequency_hz",
                "energy_wh", "power_factor", "load_pct"]
     if args.csv:

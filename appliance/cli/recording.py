@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 
 from .client import Client
-from .output import EXIT_OK, EXIT_USAGE, clean, err, listing, out
+from .output import EXIT_OK, EXIT_USAGE, clean, dumps, err, listing, out
 from .views import duration, recording_line, shown
 from .words import Words
 
@@ -85,6 +85,9 @@ def cmd_mark(client: Client, args) -> int:
 
 def cmd_recordings(client: Client, args) -> int:
     recordings = client.get("/api/recordings")["recordings"]
+    if args.json:
+        print(dumps(recordings))
+        return EXIT_OK
     rows = []
     for r in recordings:
         place = ", ".join(str(v) for v in r["place"].values()) or "—"
