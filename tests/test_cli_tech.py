@@ -274,3 +274,39 @@ def test_colours_only_for_a_terminal_and_never_with_no_color(evening):
     assert not colour.search(on_a_terminal({"NO_COLOR": "1"}))
     piped = rigctl(evening.rig, "status")
     assert "\x1b" not in piped.stdout
+
+
+# -- item 17: prune says what it removed, what it kept, and why --------------------------------
+
+def test_prune_says_what_was_removed_and_why_each_other_was_kept(rig_process, tmp_path):
+    sticks = tmp_path / "sticks"
+    (sticks / "usb0").mkdir(parents=True)
+    rig = rig_process({**QUICK, "storage": {"usb_roots": [str(sticks)]}})
+    wait_for(lambda: rig.status()["generator"]["online"], what="online")
+    assert rig.rigctl("show", "start").returncode == 0
+    assert rig.rigctl("record", "start", "--place", "Mopti").returncode == 0
+    time.sleep(2)
+    assert rig.rigctl("record", "stop").returncode == 0
+    exported = rig.rigctl("export", str(sticks / "usb0"))
+    assert exported.returncode == 0, exported.stderr
+    assert rig.rigctl("show", "stop").returncode == 0
+    # after the evening: no screening to take the place
+    late = rig.rigctl("record", "start", "--place", "Ségou")
+    assert late.returncode == 0 and "No screening under way" in late.stdout, late.stdout
+    time.sleep(2)
+    assert rig.rigctl("record", "stop").returncode == 0
+    first, second = [r["id"] for r in rig.get("/api/recordings")[1]["recordings"]]
+
+    young = rig.rigctl("prune", "--keep-days", "30")
+    assert young.returncode == 0, young.stderr
+    for sid in (first, second):
+        assert re.search(rf"kept +{sid} +\(too recent", young.stdout), young.stdout
+    assert "0 removed" in young.stdout
+
+    pruned = rig.rigctl("prune", "--keep-days", "0")
+    assert pruned.returncode == 0, pruned.stderr
+    assert re.search(rf"removed +{first} +\(exported and verified on .*usb0", pruned.stdout), pruned.stdout
+    assert re.search(rf"kept +{second} +\(not exported yet", pruned.stdout), pruned.stdout
+    assert "1 removed" in pruned.stdout and "1 kept" in pruned.stdout
+    again = rig.rigctl("prune", "--keep-days", "0")
+    assert "1 removed earlier" in again.stdout and first not in again.stdout, again.stdout

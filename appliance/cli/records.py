@@ -153,8 +153,25 @@ def cmd_export(client: Client, args) -> int:
 
 def cmd_prune(client: Client, args) -> int:
     reply = client.post("/api/prune", {"keep_days": args.keep_days})
-    for sid in reply["deleted"]:
-        out.print(clean(f"removed   {sid} (exported and verified)"), markup=False)
-    for sid in reply["kept_unexported"]:
-        out.print(clean(f"kept      {sid} (never exported: export it first)"), markup=False)
+    w = Words(client.lang)
+    detail = reply.get("recordings")
+    if detail is None:          # a rigd from before prune said why
+        detail = ([{"id": i, "removed": True, "why": "exported"} for i in reply["deleted"]]
+                  + [{"id": i, "removed": False, "why": "never_exported"} for i in reply["kept_unexported"]])
+    freed = sum(d.get("bytes") or 0 for d in detail if d["removed"])
+    earlier = 0
+    for d in detail:
+        if d["why"] == "already_removed":
+            earlier += 1            # every run would list them again: counted below
+            continue
+        word = w("prune.removed") if d["removed"] else w("prune.kept")
+        why = w(f"prune.{d['why']}", default=d["why"], dest=d.get("dest") or "?",
+                age=d.get("age_days", "?"), keep=f"{args.keep_days:g}",
+                mb=f"{(d.get('bytes') or 0) / 1e6:.1f}")
+        out.print(clean(f"{word:<8} {d['id']}  ({why})"), markup=False)
+    if earlier:
+        out.print(w("prune.earlier", n=earlier), markup=False)
+    removed = sum(1 for d in detail if d["removed"])
+    out.print(w("prune.summary", removed=removed, mb=f"{freed / 1e6:.1f}",
+                kept=len(detail) - removed - earlier) if detail else w("prune.none"), markup=False)
     return EXIT_OK
