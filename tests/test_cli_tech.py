@@ -113,6 +113,14 @@ def test_status_follows_lang_with_the_daemons_catalogs(evening):
     assert "ONLINE" not in fr.stdout and "PAUSED" not in fr.stdout
 
 
+def test_a_title_card_is_shown_as_the_programme_running_not_as_nothing_playing():
+    from appliance.cli.views import player_line
+    from appliance.cli.words import Words
+    card = {"file": None, "item_kind": "card", "programme_index": 1, "programme_length": 3, "volume": 80}
+    assert player_line(card, Words("en")).plain.split(None, 1)[1] == "title card (item 2/3)"
+    assert "nothing playing" in player_line({"file": None, "volume": 80}, Words("en")).plain
+
+
 # -- item 17: ids and names are never cut ---------------------------------------------------
 
 def test_an_id_is_never_cut_at_80_columns_nor_on_a_phone(evening):

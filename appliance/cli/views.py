@@ -145,6 +145,9 @@ def player_line(p: dict, w: Words) -> Text:
     line = Text(w.label("player"))
     if p.get("error"):
         return line + Text(w("player.error", error=p["error"]), style="bold red")
+    if p.get("item_kind") == "card" and p.get("programme_length"):
+        # a title card has no file, but the programme is running
+        return line + Text(w("player.card", n=p["programme_index"] + 1, of=p["programme_length"]))
     if not p.get("file"):
         return line + Text(w("player.nothing", volume=fmt(p.get("volume"), "d")), style="dim")
     line.append(p["file"], style="bold")
