@@ -3,9 +3,13 @@
     >>> path = cut_extract(session, library_root, mark=2)          # 10 s before to 50 s after
     >>> path = cut_extract(session, library_root, start=65, end=125)
 
-The cut copies the streams (no re-encoding), so it is fast on a Pi; it
-starts on the keyframe at or before ``start`` (keyframes are at most
-``[recording] segment_s`` apart). A sidecar ``.json`` carries where and when
+The cut copies the streams (no re-encoding), so it is fast on a Pi. A copy
+can only begin on a video keyframe (they are ``[recording] segment_s``
+apart): it begins on the first one at or after ``start``, so an extract
+never holds more than was asked. Left to itself ffmpeg begins on the one
+*before* ``start``: the recorder's keyframes fall a few milliseconds after
+each whole second (2.021 s), so "from 2 to 6" began at 0.021 s and lasted
+6 s instead of 4. A sidecar ``.json`` carries where and when
 the debate was filmed and the mark's note, so the library shows it.
 """
 
@@ -41,6 +45,32 @@ def window(session: Session, *, mark: int | None = None, start: float | None = N
     return start, end, found
 
 
+#: a keyframe this little before ``start`` is as good as one on it
+KEYFRAME_SLACK_S = 0.05
+
+
+def keyframe_from(source: Path, start: float, end: float) -> float:
+    """Where a stream copy of ``source`` can begin at ``start`` or later: the first video
+    keyframe in [start, end - 1 s), else ``start`` itself (no video, or no keyframe in
+    time: then ffmpeg takes the one before, as it always did)."""
+    try:
+        result = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals",
+             f"{max(0.0, start - 1):.3f}%{end:.3f}", "-show_entries", "packet=pts_time,flags",
+             "-of", "csv=p=0", str(source)], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return start
+    for line in result.stdout.splitlines():
+        pts, _, flags = line.partition(",")
+        try:
+            at = float(pts)
+        except ValueError:
+            continue
+        if "K" in flags and start - KEYFRAME_SLACK_S <= at < end - 1.0:
+            return max(at, 0.0)
+    return start
+
+
 def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None,
                 start: float | None = None, end: float | None = None,
                 before_s: float = 10.0, after_s: float = 50.0) -> Path:
@@ -62,7 +92,9 @@ def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None
     temp = extracts_dir / f".{target.name}.partial"
     title = " — ".join(x for x in (place_label(place), day, found and found.get("note")) if x)
     source = session.path / FINAL_NAME
+    start = keyframe_from(source, start, end)
     result = subprocess.run(
+        # -ss and -to before -i: both are positions in the recording, not a duration
         ["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{start:.3f}", "-to", f"{end:.3f}",
          "-i", str(source), "-map", "0", "-c", "copy", "-avoid_negative_ts", "make_zero",
          "-metadata", f"title={title}", "-f", "matroska", str(temp)],

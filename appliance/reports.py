@@ -102,14 +102,18 @@ def clock_untrusted(record: dict) -> bool:
     return isinstance(stamp, dict) and stamp.get("trusted") is False
 
 
+#: the columns a TOTAL adds up (clock_untrusted: how many screenings say "yes")
+SUMMED = ("women", "men", "youth", "people", "screened_h", "recordings", "debate_h", "marks",
+          "extracts", "energy_kwh", "lamp_h", "hot_lamp_cuts", "faults", "clock_untrusted")
+#: the columns no sum means anything for (a place, a peak, a time): empty in the TOTAL row
+NOT_SUMMED = tuple(c for c in COLUMNS if c not in SUMMED and c not in ("id", "date"))
+
+
 def totals(rows: list[dict]) -> dict:
     def total(key):
         return round(sum(r[key] for r in rows if isinstance(r[key], (int, float))), 3)
-    return {"screenings": len(rows), "women": total("women"), "men": total("men"),
-            "youth": total("youth"), "people": total("people"), "screened_h": total("screened_h"),
-            "debate_h": total("debate_h"), "energy_kwh": total("energy_kwh"),
-            "lamp_h": total("lamp_h"), "hot_lamp_cuts": total("hot_lamp_cuts"),
-            "recordings": total("recordings"), "extracts": total("extracts"),
+    return {"screenings": len(rows),
+            **{key: total(key) for key in SUMMED if key != "clock_untrusted"},
             "clock_untrusted": sum(1 for r in rows if r["clock_untrusted"])}
 
 
@@ -144,7 +148,5 @@ def to_csv(rows: list[dict], total: dict) -> str:
     for r in rows:
         writer.writerow({k: cell(v) for k, v in r.items()})
     writer.writerow({"id": "TOTAL", "date": f"{total['screenings']} screenings",
-                     **{k: cell(total[k]) for k in ("women", "men", "youth", "people", "screened_h",
-                                                    "recordings", "debate_h", "extracts", "energy_kwh",
-                                                    "lamp_h", "hot_lamp_cuts", "clock_untrusted")}})
+                     **{k: cell(total[k]) for k in SUMMED}, **{k: "" for k in NOT_SUMMED}})
     return out.getvalue()

@@ -143,8 +143,13 @@ class PartsMixin:
         self._check("record.start", msg.origin)
         place = msg.data.get("place")
         if self.screenings is not None and self.screening_id is not None:
-            screening = self.screenings.get(self.screening_id)
-            place = place or (screening or {}).get("place") or None
+            screening = self.screenings.get(self.screening_id) or {}
+            if place and not screening.get("place"):
+                # The place said at the debate is the evening's too, when nobody entered one;
+                # one the crew entered is theirs to change (rigctl screening edit).
+                self.screenings.update(self.screening_id, {"place": place})
+                self.events.emit("screening.edited", "info", "show", screening=self.screening_id)
+            place = place or screening.get("place") or None
         return self._recording_job("recording.start", self.recorder.start, place=place,
                                    screening=self.screening_id)
 

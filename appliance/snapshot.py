@@ -145,12 +145,14 @@ def projector(rig) -> dict | None:
 
 
 def player(rig) -> dict:
+    # the volume's ceiling, so a client can refuse what the player would quietly clamp
+    ceiling = {"volume_max": rig.config.player.volume_max}
     if rig.programme is None:
-        return dict(NO_PLAYER)
+        return {**NO_PLAYER, **ceiling}
     try:
-        return rig.programme.snapshot()
+        return {**rig.programme.snapshot(), **ceiling}
     except Exception as exc:       # a player in trouble must not hide the rest
-        return {**NO_PLAYER, "error": str(exc)}
+        return {**NO_PLAYER, **ceiling, "error": str(exc)}
 
 
 def recording(rig) -> dict:

@@ -46,7 +46,7 @@ def test_a_simulated_evening_is_on_record_and_in_the_report(rig_process, media):
                       "--notes", "Beaucoup de questions sur les patrouilles.").returncode == 0
     assert rig.rigctl("show", "stop").returncode == 0
 
-    record = json.loads(rig.rigctl("screening", "show").stdout)
+    record = json.loads(rig.rigctl("screening", "show", "--json").stdout)
     assert record["ended_at"] and record["place"] == {"village": "Didiéni", "cercle": "Kolokani",
                                                       "region": "Koulikoro"}
     assert record["gps"] == {"lat": 13.87, "lon": -8.08}
@@ -198,7 +198,7 @@ def test_an_evening_cut_short_long_ago_does_not_swallow_the_next(rig_process):
     rig.kill()                                    # and the rig stays off past the resume window
     rig.start()
     wait_for(lambda: rig.status()["generator"]["online"], what="online")
-    first = json.loads(rig.rigctl("screening", "show", "1").stdout)
+    first = json.loads(rig.rigctl("screening", "show", "1", "--json").stdout)
     assert first["ended_at"] is not None
     assert rig.rigctl("show", "start").returncode == 0
     listed = rig.get("/api/screenings")[1]["screenings"]

@@ -10,6 +10,7 @@ every command.
 from __future__ import annotations
 
 import os
+import sys
 
 from .client import DEFAULT_URL, Client, ErrorReply, PinError, Unreachable, pin_from
 from .output import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, clean, err
@@ -44,5 +45,17 @@ def main(argv=None) -> int:
     except ErrorReply as exc:
         err.print(clean(f"rigctl: {exc.message} [{exc.code}]"), markup=False)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        # Ctrl-C while rigctl waited on rigd: what was asked may be under way; the rig carries on
+        err.print("rigctl: interrupted (the rig carries on with what it was asked)", markup=False)
+        return EXIT_FAILED
     except BrokenPipeError:
+        # `rigctl watch | head`: the reader left. Python would complain when it flushes
+        # stdout at exit; pointing stdout at /dev/null lets it go quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except (KeyError, TypeError, ValueError) as exc:
+        # a reply rigctl did not expect (a rigd of another version): one line, never a traceback
+        err.print(clean(f"rigctl: unexpected reply from rigd at {client.url}: {type(exc).__name__}: {exc}. "
+                        "Is rigctl the same version as rigd?"), markup=False)
+        return EXIT_FAILED

@@ -36,7 +36,7 @@ import tomllib
 from pathlib import Path
 
 from .. import layout
-from .output import EXIT_FAILED, EXIT_OK, clean, out
+from .output import EXIT_FAILED, EXIT_OK, clean, dumps, out
 
 WEB_DEFAULT = {"listen": "127.0.0.1:8080", "pin": ""}
 DATA_DIR_DEFAULT = "/var/lib/mdu-rig"
@@ -79,9 +79,10 @@ MIN_FREE_MB_DEFAULT = 500
 SYSTEM = {"mounts": "/proc/mounts", "fstab": "/etc/fstab", "cmdline": "/proc/cmdline"}
 
 
-def findings(args, layout_lines: list[str] | None = None) -> list[str]:
+def findings(args, layout_lines: list[str] | None = None, say=None) -> list[str]:
     """Every problem found, one line each, each saying what to do. The storage layout's
-    lines that are right go to ``layout_lines``."""
+    lines that are right go to ``layout_lines``; a remark goes to ``say`` (default: printed)."""
+    say = say or (lambda text: out.print(text, markup=False))
     found: list[str] = []
     layout_lines = [] if layout_lines is None else layout_lines
     path = _config_path(args)
@@ -93,7 +94,7 @@ def findings(args, layout_lines: list[str] | None = None) -> list[str]:
                          f"chmod 600 {pin_file}")
     found.extend(_sandbox_findings())
     if path is None:
-        out.print("no config file: rigd runs the simulated rig, on loopback only", markup=False)
+        say("no config file: rigd runs the simulated rig, on loopback only")
         ok, line = layout.check_root(layout.read_table(SYSTEM["mounts"]), _read(SYSTEM["cmdline"]))
         (layout_lines if ok else found).append(line)
         return found
@@ -206,7 +207,36 @@ def _daemon_checks(args) -> bool:
     return bool(reply["ok"])
 
 
+def _rig_checks(args) -> dict:
+    """``GET /api/checks`` as it is, or why it could not be had: for ``--json``."""
+    from . import default_lang
+    from .client import Client, ErrorReply, PinError, Unreachable, pin_from
+    try:
+        client = Client(args.url, args.lang or default_lang(), pin_from(args, warn=lambda text: None))
+        return client.get("/api/checks")
+    except Unreachable as exc:
+        return {"ok": False, "checks": [], "error": f"rigd not answering at {args.url} ({exc})"}
+    except (ErrorReply, PinError) as exc:
+        return {"ok": False, "checks": [], "error": str(getattr(exc, "message", exc))}
+
+
+def _doctor_json(args) -> int:
+    """Everything `doctor` finds as one JSON object: the rig's checks, then this Pi's."""
+    rig = None if args.no_daemon else _rig_checks(args)
+    notes: list[str] = []
+    good_lines: list[str] = []
+    try:
+        found = findings(args, good_lines, say=notes.append)
+    except PermissionError as exc:
+        found = [f"CANNOT    look at {exc.filename} as this account: run `sudo rigctl doctor`"]
+    ok = not found and (rig is None or bool(rig.get("ok")))
+    print(dumps({"ok": ok, "rig": rig, "pi": {"problems": found, "good": good_lines, "notes": notes}}))
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def cmd_doctor(args) -> int:
+    if getattr(args, "json", False):
+        return _doctor_json(args)
     good = True
     if not args.no_daemon:
         out.print(clean(f"the rig ({args.url}):"), markup=False)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 
-from rich.table import Table
 from rich.text import Text
 
 from .client import Client
 from .copying import progress_bar
-from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, out
+from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, listing, out
 from .views import duration
 
 
@@ -18,15 +18,15 @@ def cmd_library(client: Client, args) -> int:
     if args.json:
         print(dumps(reply["items"]))
         return EXIT_OK
-    table = Table("path", "length", "audio", "subtitles", "status", box=None)
+    rows = []
     for item in reply["items"]:
         # the path, the tracks' languages and the error all come from the stick's file
         audio = ", ".join(t["lang"] or "?" for t in item["audio"]) or "—"
         subs = ", ".join(t["lang"] or "?" for t in item["subtitles"]) or "—"
         status = Text("ok", style="green") if item["ok"] else cleaned(item["error"], style="red")
-        table.add_row(cleaned(item["path"]), duration(item["duration_s"]), cleaned(audio),
-                      cleaned(subs), status)
-    out.print(table)
+        rows.append([item["path"], duration(item["duration_s"]), audio, subs, status])
+    # the path is what `rigctl play` and `programme` take: never cut
+    out.print(listing(["path", "length", "audio", "subtitles", "status"], rows))
     if not reply["items"]:
         out.print("The library is empty: `rigctl import /media/usb0` copies films from a stick.")
     return EXIT_OK
@@ -58,6 +58,9 @@ def _item_line(n: int, item: dict) -> str:
 
 def cmd_programme(client: Client, args) -> int:
     items = client.get("/api/programme")["items"]
+    if args.action == "show" and args.json:
+        print(dumps(items))
+        return EXIT_OK
     if args.action == "show":
         for n, item in enumerate(items, start=1):
             out.print(_item_line(n, item), markup=False)
@@ -78,6 +81,9 @@ def cmd_programme(client: Client, args) -> int:
             return EXIT_USAGE
         items = new if args.action == "set" else items + new
     saved = client.request("PUT", "/api/programme", {"items": items})["items"]
+    if args.json:
+        print(dumps(saved))
+        return EXIT_OK
     for n, item in enumerate(saved, start=1):
         out.print(_item_line(n, item), markup=False)
     return EXIT_OK
@@ -109,8 +115,21 @@ def cmd_player(client: Client, args) -> int:
     body = {}
     if args.command == "seek":
         text = args.seconds
-        body = {"seconds": float(text), "relative": text.startswith(("+", "-"))}
+        try:
+            seconds = float(text)
+            if not math.isfinite(seconds):
+                raise ValueError(text)
+        except ValueError:
+            err.print(clean(f"rigctl seek: {text!r} is not a number of seconds (90, +30, -10)"), markup=False)
+            return EXIT_USAGE
+        body = {"seconds": seconds, "relative": text.startswith(("+", "-"))}
     elif args.command == "volume":
+        # the player would clamp 150 to its ceiling without a word: refuse, and say the range
+        top = client.get("/api/status")["player"].get("volume_max", 100)
+        if not 0 <= args.level <= top:
+            err.print(clean(f"rigctl volume: {args.level} is out of range: 0 to {top} "
+                            f"(the ceiling is [player] volume_max)"), markup=False)
+            return EXIT_USAGE
         body = {"volume": args.level}
     elif args.command in ("audio", "sub"):
         body = {"lang": None if args.lang == "off" else args.lang}

@@ -15,6 +15,7 @@ from rich.text import Text
 from .client import Client, Unreachable
 from .output import EXIT_OK, clean, dumps, err, out
 from .views import fmt, sparkline, status_view
+from .words import Words
 
 
 def cmd_status(client: Client, args) -> int:
@@ -22,11 +23,13 @@ def cmd_status(client: Client, args) -> int:
     if args.json:
         print(dumps(s))
     else:
-        out.print(status_view(s, client.url))
+        out.print(status_view(s, client.url, Words(client.lang)))
     return EXIT_OK
 
 
 def cmd_watch(client: Client, args) -> int:
+    words = Words(client.lang)
+
     def frame():
         try:
             s = client.get("/api/status", level=1)      # watching: the microphone's level too
@@ -38,9 +41,11 @@ def cmd_watch(client: Client, args) -> int:
         spark = Text(f"last {args.minutes} min ", style="dim") + Text(
             sparkline(power, hist["rated_power_w"], width), style="cyan")
         stamp = Text(datetime.now().strftime("%H:%M:%S") + "  (Ctrl-C to quit)", style="dim")
-        return Group(status_view(s, client.url), spark, stamp)
+        return Group(status_view(s, client.url, words), spark, stamp)
 
     client.get("/api/status")       # unreachable at start: exit 3 at once
+    if not out.is_terminal:
+        return _watch_lines(client, args)
     try:
         with Live(frame(), console=out, refresh_per_second=4, screen=False) as live:
             while True:
@@ -50,9 +55,38 @@ def cmd_watch(client: Client, args) -> int:
         return EXIT_OK
 
 
+def reading_line(s: dict) -> str:
+    """One reading as a log line: time, load, V, Hz, W (— where the meter gave nothing)."""
+    g = s["generator"]
+    line = (f"{datetime.now().strftime('%H:%M:%S')}  {fmt(g.get('load_pct'), '.0f', ' %')}  "
+            f"{fmt(g.get('voltage_v'), '.1f', ' V')}  {fmt(g.get('frequency_hz'), '.1f', ' Hz')}  "
+            f"{fmt(g.get('power_w'), '.0f', ' W')}")
+    if not g.get("online"):
+        line += f"  ({g.get('link')})"
+    return clean(line)
+
+
+def _watch_lines(client: Client, args) -> int:
+    """`watch` into a pipe or a file (a log, `ssh rig rigctl watch | tee`): a live view would
+    print nothing until the end, so one plain line per reading, each flushed at once."""
+    try:
+        while True:
+            try:
+                line = reading_line(client.get("/api/status"))
+            except Unreachable as exc:
+                line = clean(f"{datetime.now().strftime('%H:%M:%S')}  rigd unreachable ({exc}); retrying…")
+            print(line, flush=True)
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def cmd_history(client: Client, args) -> int:
     hist = client.get("/api/generator/history", since=args.since)
     rows = hist["samples"]
+    if args.json:
+        print(dumps(hist))
+        return EXIT_OK
     columns = ["time", "online", "voltage_v", "current_a", "power_w", "frequency_hz",
                "energy_wh", "power_factor", "load_pct"]
     if args.csv:

@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--since", default="1h", help="30m, 1h, 2d or an ISO date (default 1h)")
     h.add_argument("--csv", action="store_true", help="every sample as CSV on stdout")
     h.add_argument("--rows", type=int, default=15, help="rows of the table (default 15)")
+    h.add_argument("--json", action="store_true", help="every sample as JSON")
     h.set_defaults(func=cmd_history)
 
     s = sub.add_parser("events", help="what happened, newest last")
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", help="the config file (default $RIG_CONFIG, else /etc/mdu-rig/rig.toml)")
     s.add_argument("--no-daemon", action="store_true",
                    help="only what is checked without rigd: the PIN, the files' modes, the storage")
+    s.add_argument("--json", action="store_true", help="the rig's checks and this Pi's findings")
     s.set_defaults(func=cmd_doctor, offline=True)
 
     s = sub.add_parser("show", help="start or end the evening's show")
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sub", help="subtitle language code, or none")
     s.add_argument("--card", help="a title card with this text")
     s.add_argument("--seconds", type=float, default=5.0, help="how long the card shows")
+    s.add_argument("--json", action="store_true", help="the programme's items")
     s.set_defaults(func=cmd_programme)
 
     s = sub.add_parser("play", help="play a file, or the programme")
@@ -139,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_mark)
 
     s = sub.add_parser("recordings", help="debate recordings on this rig")
+    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_recordings)
 
     s = sub.add_parser("extract", help="cut an extract of a debate for the next villages")
@@ -157,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(f"--{key}", type=int)
     s.add_argument("--lat", type=float)
     s.add_argument("--lon", type=float)
+    s.add_argument("--json", action="store_true", help="the record as the API gives it")
     s.set_defaults(func=cmd_screening)
 
     s = sub.add_parser("report", help="one row per screening, and the totals")
@@ -186,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["on", "off", "status", "lamp-off"],
                    help="on/off: the power command (mains is the projector relay); lamp-off: "
                         "you pressed the projector's own button (no control link)")
+    s.add_argument("--json", action="store_true", help="the projector's part of GET /api/status")
     s.set_defaults(func=cmd_projector)
 
     s = sub.add_parser("clock", help="whether the rig's clock can be believed; confirm or set it")

@@ -2,33 +2,67 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+import time
+
+from rich.text import Text
 
 from .client import Client
-from .output import EXIT_OK, clean, cleaned, out
-from .views import duration
+from .output import EXIT_OK, EXIT_USAGE, clean, dumps, err, listing, out
+from .views import duration, recording_line, shown
+from .words import Words
 
 
-def _recording_line(s: dict) -> str:
+def _recording_line(s: dict, w: Words) -> Text:
+    """The recording as `status` shows it, and the microphone's level."""
     r = s["recording"]
+    line = recording_line(r, s.get("disk") or {}, w)
     level = r.get("level") or {}
-    if not r.get("active"):
-        state = "interrupted (power): `rigctl record start` goes on" if r.get("interrupted") else "not recording"
-        return f"{state}; microphone {level.get('peak_dbfs')} dBFS peak"
-    return clean(f"recording {r['session']}  {duration(r['elapsed_s'])}  {r['marks']} marks  "
-                 f"level {level.get('peak_dbfs')} dBFS peak / {level.get('rms_dbfs')} RMS  "
-                 f"{s['disk']['record_minutes_left']} min left on disk")
+    if level.get("peak_dbfs") is not None:
+        line.append("  " + w("rec.level", peak=level.get("peak_dbfs"), rms=level.get("rms_dbfs", "—")),
+                    style="dim")
+    return shown(line)
+
+
+def place_label(place: dict) -> str:
+    return ", ".join(str(v) for v in place.values() if v)
+
+
+def _settled(client: Client, s: dict, timeout: float = 20.0) -> dict:
+    """The status once the recorder has started, or saved the debate: "busy" is on the way."""
+    deadline = time.monotonic() + timeout
+    while s["recording"].get("state") == "busy" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        s = client.get("/api/status")
+    return s
+
+
+def _place_note(client: Client, place: dict, before: dict | None, w: Words) -> str:
+    """What became of the place given to `record start` in the evening's screening, and why."""
+    if before is None or before.get("ended_at"):
+        return w("place.no_screening")
+    if before.get("place"):
+        if before["place"] == {**before["place"], **place}:
+            return w("place.same", id=before["id"])
+        return w("place.kept", id=before["id"], place=place_label(before["place"]))
+    after = client.get(f"/api/screenings/{before['id']}")["screening"] or {}
+    if after.get("place"):
+        return w("place.set", id=before["id"], place=place_label(after["place"]))
+    return w("place.not_set", id=before["id"])
 
 
 def cmd_record(client: Client, args) -> int:
-    body = {}
-    if args.action == "start" and args.place:
-        body["place"] = {"village": args.place}
-        for key in ("commune", "cercle", "region"):
-            if getattr(args, key):
-                body["place"][key] = getattr(args, key)
-    s = client.post(f"/api/recording/{args.action}", body)
-    out.print(_recording_line(s), markup=False)
+    w = Words(client.lang)
+    body, before = {}, None
+    place = {key: getattr(args, "place" if key == "village" else key)
+             for key in ("village", "commune", "cercle", "region")
+             if getattr(args, "place" if key == "village" else key)}
+    if args.action == "start" and place:
+        body["place"] = place
+        before = client.get("/api/screenings/current")["screening"]
+    s = _settled(client, client.post(f"/api/recording/{args.action}", body))
+    out.print(_recording_line(s, w))
+    if args.action == "start" and place:
+        out.print(clean(_place_note(client, place, before, w)), markup=False)
     if args.action == "stop":
         recordings = client.get("/api/recordings")["recordings"]
         if recordings:
@@ -50,15 +84,22 @@ def cmd_mark(client: Client, args) -> int:
 
 
 def cmd_recordings(client: Client, args) -> int:
-    table = Table("recording", "place", "length", "marks", "extracts", "state", box=None)
-    for r in client.get("/api/recordings")["recordings"]:
+    recordings = client.get("/api/recordings")["recordings"]
+    if args.json:
+        print(dumps(recordings))
+        return EXIT_OK
+    rows = []
+    for r in recordings:
         place = ", ".join(str(v) for v in r["place"].values()) or "—"
         state = "final" if r["final"] else "in progress"
         if r.get("recovered"):
             state += " (recovered)"
-        table.add_row(cleaned(r["id"]), cleaned(place), duration(r.get("duration_s")), str(len(r["marks"])),
-                      str(len(r.get("extracts", []))), state)
-    out.print(table)
+        rows.append([r["id"], place, duration(r.get("duration_s")), len(r["marks"]),
+                     len(r.get("extracts", [])), state])
+    # the id is what `rigctl extract` takes: never cut
+    out.print(listing(["recording", "place", "length", "marks", "extracts", "state"], rows))
+    if not rows:
+        out.print("No recording yet: `rigctl record start` films the debate.")
     return EXIT_OK
 
 
@@ -66,9 +107,21 @@ def cmd_extract(client: Client, args) -> int:
     body = {"session": args.session}
     if args.mark is not None:
         body["mark"] = args.mark
+    if (args.start is None) != (args.end is None) or (args.mark is None and args.start is None):
+        err.print("rigctl extract: give --mark N, or both --from S and --to S (seconds into the recording)")
+        return EXIT_USAGE
     if args.start is not None:
+        if args.end <= args.start:
+            err.print(clean(f"rigctl extract: --to {args.end:g} must come after --from {args.start:g} "
+                            f"(both are seconds into the recording)"), markup=False)
+            return EXIT_USAGE
         body["from"], body["to"] = args.start, args.end
     reply = client.post("/api/extracts", body)
     item = reply["extract"]
-    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}  {item['title']}"), markup=False)
+    meta = item.get("meta") or {}
+    cut = ""
+    if meta.get("from_s") is not None:
+        # where it really begins: a copy begins on a keyframe, at or just after --from
+        cut = f" ({duration(meta['from_s'])} → {duration(meta.get('to_s'))})"
+    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}{cut}  {item['title']}"), markup=False)
     return EXIT_OK

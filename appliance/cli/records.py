@@ -6,24 +6,69 @@ import os
 import sys
 from datetime import datetime
 
-from rich.table import Table
-
 from .client import Client
 from .copying import progress_bar
-from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, out
+from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, dumps, err, listing, out
+from .views import duration
+from .words import Words
+
+
+def _when(ts) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "—"
+
+
+def screening_lines(r: dict, recordings: list[dict], w: Words) -> list[str]:
+    """A screening as the crew filled it in: place, audience, notes (or "—"), then only
+    what the rig noted that evening; nothing empty."""
+    place = ", ".join(str(v) for v in (r.get("place") or {}).values() if v)
+    a = r.get("audience") or {}
+    people = sum(int(a.get(g) or 0) for g in ("women", "men", "youth"))
+    rows = [("place", place),
+            ("audience", w("scr.audience_value", people=people, **{g: int(a.get(g) or 0)
+                                                                    for g in ("women", "men", "youth")})
+             if people else ""),
+            ("notes", r.get("notes") or "")]
+    gps = r.get("gps") or {}
+    if gps.get("lat") is not None and gps.get("lon") is not None:
+        rows.append(("gps", f"{gps['lat']}, {gps['lon']}"))
+    for rec in recordings:
+        rows.append(("recording", f"{rec['id']}  {duration(rec.get('duration_s'))}  "
+                                  + w("rec.marks", n=len(rec.get("marks") or []))))
+    if r.get("energy_used_wh") is not None:
+        rows.append(("energy", f"{r['energy_used_wh'] / 1000:.2f} kWh"))
+    if r.get("peak_load_pct") is not None:
+        rows.append(("peak_load", f"{r['peak_load_pct']:.0f} %"))
+    if r.get("lamp_hours_start") is not None:
+        end = r.get("lamp_hours_end")
+        rows.append(("lamp", f"{r['lamp_hours_start']} → {end if end is not None else '…'} h"))
+    if r.get("alarms"):
+        rows.append(("alarms", ", ".join(str(x.get("code", x)) if isinstance(x, dict) else str(x)
+                                         for x in r["alarms"])))
+    if isinstance(r.get("clock"), dict) and r["clock"].get("trusted") is False:
+        rows.append(("clock", w("scr.clock_untrusted")))
+    labels = {key: w(f"scr.{key}") for key, _ in rows}
+    width = max(len(v) for v in labels.values()) + 1
+    head = w("scr.title", id=r["id"]) + "   " + (
+        w("scr.closed", start=_when(r["started_at"]), end=_when(r["ended_at"])) if r.get("ended_at")
+        else w("scr.under_way", start=_when(r["started_at"])))
+    return [clean(head)] + [clean(f"{labels[key]:<{width}}{value or '—'}") for key, value in rows]
 
 
 def cmd_screening(client: Client, args) -> int:
     if args.action == "list":
-        table = Table("id", "date", "place", "women", "men", "youth", "state", box=None)
-        for r in client.get("/api/screenings")["screenings"]:
+        screenings = client.get("/api/screenings")["screenings"]
+        if args.json:
+            print(dumps(screenings))
+            return EXIT_OK
+        rows = []
+        for r in screenings:
             place = ", ".join(str(v) for v in (r.get("place") or {}).values()) or "—"
             a = r.get("audience") or {}
-            when = datetime.fromtimestamp(r["started_at"]).strftime("%Y-%m-%d %H:%M")
-            table.add_row(cleaned(r["id"]), when, cleaned(place), cleaned(a.get("women", 0)), cleaned(a.get("men", 0)),
-                          cleaned(a.get("youth", 0)),
-                          "under way" if not r.get("ended_at") else "closed")
-        out.print(table)
+            rows.append([r["id"], _when(r["started_at"]), place, a.get("women", 0), a.get("men", 0),
+                         a.get("youth", 0), "under way" if not r.get("ended_at") else "closed"])
+        out.print(listing(["id", "date", "place", "women", "men", "youth", "state"], rows))
+        if not rows:
+            out.print(Words(client.lang)("scr.none"), markup=False)
         return EXIT_OK
     sid = args.id or "current"
     if args.action == "edit":
@@ -47,10 +92,16 @@ def cmd_screening(client: Client, args) -> int:
         record = client.request("PATCH", f"/api/screenings/{sid}", patch)["screening"]
     else:
         record = client.get(f"/api/screenings/{sid}")["screening"]
-        if record is None:
-            out.print("No screening yet: one begins with `rigctl show start`.")
-            return EXIT_OK
-    print(dumps(record))
+    w = Words(client.lang)
+    if args.json:
+        print(dumps(record))
+        return EXIT_OK
+    if record is None:
+        out.print(w("scr.none"), markup=False)
+        return EXIT_OK
+    recordings = [r for r in client.get("/api/recordings")["recordings"] if r.get("screening") == record["id"]]
+    for line in screening_lines(record, recordings, w):
+        out.print(line, markup=False)
     return EXIT_OK
 
 
@@ -102,8 +153,25 @@ def cmd_export(client: Client, args) -> int:
 
 def cmd_prune(client: Client, args) -> int:
     reply = client.post("/api/prune", {"keep_days": args.keep_days})
-    for sid in reply["deleted"]:
-        out.print(clean(f"removed   {sid} (exported and verified)"), markup=False)
-    for sid in reply["kept_unexported"]:
-        out.print(clean(f"kept      {sid} (never exported: export it first)"), markup=False)
+    w = Words(client.lang)
+    detail = reply.get("recordings")
+    if detail is None:          # a rigd from before prune said why
+        detail = ([{"id": i, "removed": True, "why": "exported"} for i in reply["deleted"]]
+                  + [{"id": i, "removed": False, "why": "never_exported"} for i in reply["kept_unexported"]])
+    freed = sum(d.get("bytes") or 0 for d in detail if d["removed"])
+    earlier = 0
+    for d in detail:
+        if d["why"] == "already_removed":
+            earlier += 1            # every run would list them again: counted below
+            continue
+        word = w("prune.removed") if d["removed"] else w("prune.kept")
+        why = w(f"prune.{d['why']}", default=d["why"], dest=d.get("dest") or "?",
+                age=d.get("age_days", "?"), keep=f"{args.keep_days:g}",
+                mb=f"{(d.get('bytes') or 0) / 1e6:.1f}")
+        out.print(clean(f"{word:<8} {d['id']}  ({why})"), markup=False)
+    if earlier:
+        out.print(w("prune.earlier", n=earlier), markup=False)
+    removed = sum(1 for d in detail if d["removed"])
+    out.print(w("prune.summary", removed=removed, mb=f"{freed / 1e6:.1f}",
+                kept=len(detail) - removed - earlier) if detail else w("prune.none"), markup=False)
     return EXIT_OK

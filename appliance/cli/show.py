@@ -11,8 +11,9 @@ import re
 import time
 
 from .client import Client, ErrorReply, Unreachable
-from .output import EXIT_OK, clean, out
+from .output import EXIT_OK, clean, dumps, out
 from .views import projector_line
+from .words import Words
 
 
 def _progress_line(s: dict) -> str:
@@ -90,10 +91,13 @@ def cmd_projector(client: Client, args) -> int:
         s = client.post("/api/projector/lamp_off")
     else:
         s = client.get("/api/status")
+    if args.json:
+        print(dumps(s.get("projector")))
+        return EXIT_OK
     if not s.get("projector"):
         out.print("no projector relay in this rig's config")
         return EXIT_OK
-    out.print(projector_line(s["projector"]))
+    out.print(projector_line(s["projector"], Words(client.lang)))
     return EXIT_OK
 
 

@@ -1,7 +1,9 @@
 """How the rig looks in a terminal, apart from the commands that fetch it.
 
 So `status` and `watch` draw the same picture, and every command writes a
-length the same way.
+length the same way. Every word goes through :class:`~.words.Words`, so the
+lines follow ``--lang``; units and codes a technician types back (relay
+names, language codes, recording ids) stay as they are.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from rich.console import Group
 from rich.text import Text
 
 from .output import clean
+from .words import Words
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -42,40 +45,41 @@ def load_bar(pct, width: int = 20) -> Text:
     return Text("█" * filled, style=style) + Text("░" * (width - filled), style="dim")
 
 
-def generator_lines(g: dict) -> list[Text]:
+def generator_lines(g: dict, w: Words) -> list[Text]:
     health = g.get("health", {})
     state = health.get("state", "?")
     state_style = {"ok": "green", "warning": "yellow", "alarm": "bold red", "lost": "bold red"}.get(state, "")
     if g["online"]:
-        head = Text("generator ") + Text("ONLINE", style="bold green")
+        head = Text(w.label("generator")) + Text(w("gen.online"), style="bold green")
         values = (f"  {fmt(g['voltage_v'], '.1f', ' V')}  {fmt(g['frequency_hz'], '.1f', ' Hz')}"
                   f"  {fmt(g['current_a'], '.2f', ' A')}  {fmt(g['power_w'], '.0f', ' W')}"
                   f"  PF {fmt(g['power_factor'], '.2f')}")
         head.append(values)
     else:
-        head = Text("generator ") + Text(f"NO DATA ({g['link']}"
-                                         + (f": {g['reason']}" if g.get("reason") else "") + ")",
-                                         style="bold red")
+        why = g["link"] + (f": {g['reason']}" if g.get("reason") else "")
+        head = Text(w.label("generator")) + Text(w("gen.no_data", why=why), style="bold red")
         if g.get("age_s") is not None:
-            head.append(f"  last good reading {g['age_s']:.0f} s ago", style="dim")
-    load = Text("load      ") + load_bar(g.get("load_pct"))
-    load.append(f" {fmt(g.get('load_pct'), '.0f', ' %')} of {g['rated_power_w']:.0f} W")
-    load.append(f"   energy {fmt(g.get('energy_wh'), '.0f', ' Wh')}")
-    for key, label in (("fuel_pct", "fuel %"), ("engine_state", "engine"), ("battery_v", "battery V")):
+            head.append("  " + w("gen.last_good", s=f"{g['age_s']:.0f}"), style="dim")
+    load = Text(w.label("load")) + load_bar(g.get("load_pct"))
+    load.append(" " + w("gen.of_rated", pct=fmt(g.get("load_pct"), ".0f", " %"),
+                        rated=f"{g['rated_power_w']:.0f}"))
+    load.append("   " + w("gen.energy", wh=fmt(g.get("energy_wh"), ".0f", " Wh")))
+    for key in ("fuel_pct", "engine_state", "battery_v"):
         if g.get(key) is not None:
-            load.append(f"   {label} {g[key]}")
+            load.append("   " + w(f"gen.{key}", value=g[key]))
     lines = [head, load]
-    alarms = ", ".join(f"{a['code']} ({a['value']:g} for {a['for_s']:.0f} s)"
+    alarms = ", ".join(w("gen.alarm_for", code=a["code"], value=f"{a['value']:g}", s=f"{a['for_s']:.0f}")
                        if a.get("value") is not None else a["code"]
                        for a in health.get("alarms", []))
-    lines.append(Text("health    ") + Text(state, style=state_style) + Text(f"   {alarms}" if alarms else ""))
+    lines.append(Text(w.label("health")) + Text(w(f"health.{state}", default=state), style=state_style)
+                 + Text(f"   {alarms}" if alarms else ""))
     c = g.get("counters", {})
-    lines.append(Text(f"meter     {g['profile']} on {g['port']}: {c.get('polls', 0)} polls, "
-                      f"{c.get('timeouts', 0)} timeouts, {c.get('bad_frames', 0)} bad frames, "
-                      f"{c.get('exceptions', 0)} exceptions, {c.get('reconnects', 0)} reconnects",
-                      style="dim"))
+    lines.append(Text(w.label("meter") + w("gen.meter", profile=g["profile"], port=g["port"],
+                                           polls=c.get("polls", 0), timeouts=c.get("timeouts", 0),
+                                           bad=c.get("bad_frames", 0), exceptions=c.get("exceptions", 0),
+                                           reconnects=c.get("reconnects", 0)), style="dim"))
     if c.get("last_error"):
-        lines.append(Text(f"          last error: {c['last_error']}", style="dim"))
+        lines.append(Text(" " * w.width + w("gen.last_error", error=c["last_error"]), style="dim"))
     return lines
 
 
@@ -83,91 +87,148 @@ def shown(line: Text) -> Text:
     """``line`` with its control characters replaced; one for one, so its styles stay put.
 
     A status line carries what the daemon was told from outside: a meter's
-    error, a projector's reason, a session's id.
+    error, a projector's reason, a session's id, a film's title.
     """
     line.plain = clean(line.plain)
     return line
 
 
-def status_view(s: dict, url: str) -> Group:
-    head = Text("rig       ") + Text(s["state"].upper(), style="bold") + Text(f"   {url}", style="dim")
+def status_view(s: dict, url: str, w: Words | None = None) -> Group:
+    w = w or Words("en")
+    head = Text(w.label("rig")) + Text(w.state(s["state"]).upper(), style="bold") + Text(f"   {url}", style="dim")
     if s.get("sim"):
-        head.append(f"   simulated: {s['sim']['scenario']}", style="magenta")
+        head.append("   " + w("simulated", scenario=s["sim"]["scenario"]), style="magenta")
     disk = s.get("disk", {})
-    lines = [head, *generator_lines(s["generator"])]
+    lines = [head, *generator_lines(s["generator"], w)]
     power = s.get("power") or {}
     if power.get("grace_left_s") is not None:
-        lines.append(Text(f"POWER LOST ({power.get('trigger')}): shutdown in "
-                          f"{power['grace_left_s']:.0f} s unless the generator returns", style="bold red"))
+        lines.append(Text(w("power_lost", trigger=power.get("trigger"), s=f"{power['grace_left_s']:.0f}"),
+                          style="bold red"))
     elif s["state"] == "shutting_down":
-        lines.append(Text("SHUTTING DOWN: saving everything, then powering off", style="bold red"))
+        lines.append(Text(w("shutting_down"), style="bold red"))
+    if s.get("relay_details") or s.get("relays"):
+        lines.append(relays_line(s, w))
+    if "player" in s:
+        lines.append(player_line(s["player"], w))
+    lines.append(recording_line(s.get("recording") or {}, disk, w))
     if s.get("projector"):
-        lines.append(projector_line(s["projector"]))
-    rec = s.get("recording") or {}
-    if rec.get("active"):
-        lines.append(Text(f"recording {rec['session']}  {int(rec['elapsed_s'])} s  {rec['marks']} marks",
-                          style="bold"))
+        lines.append(projector_line(s["projector"], w))
     if s.get("host"):
-        lines.append(pi_line(s))
+        lines.append(pi_line(s, w))
     if (s.get("fleet") or {}).get("enabled"):
-        lines.append(office_line(s["fleet"]))
-    lines.append(Text(f"disk      {disk.get('free_bytes', 0) / 1e9:.1f} GB free "
-                      f"(≈ {disk.get('record_minutes_left', 0)} min of recording)"))
+        lines.append(office_line(s["fleet"], w))
+    # the minutes of recording this leaves are on the recording line
+    lines.append(Text(w.label("disk") + w("disk", gb=f"{disk.get('free_bytes', 0) / 1e9:.1f}")))
     return Group(*(shown(line) for line in lines))
 
 
-def office_line(f: dict) -> Text:
-    """The office link: what waits, and a refusal with the key to fix (no network is quiet)."""
-    line = Text(f"office    {f['queued']} waiting, {f['link']}")
-    error = f.get("last_error") or {}
-    if error.get("alarm"):
-        line.append(f"  REFUSED: check {error['setting']} (rigctl fleet)", style="bold yellow")
+def relays_line(s: dict, w: Words) -> Text:
+    """Every relay by the name `rigctl relay NAME` takes: on, off, warming or cooling (s left)."""
+    details = s.get("relay_details") or {name: {"on": on} for name, on in (s.get("relays") or {}).items()}
+    line = Text(w.label("relays"))
+    for n, (name, d) in enumerate(details.items()):
+        if n:
+            line.append(" · ", style="dim")
+        if d.get("on") and d.get("warmup_left_s"):
+            word, style = w("relay.warming", s=f"{d['warmup_left_s']:.0f}"), "yellow"
+        elif d.get("on"):
+            word, style = w("relay.on"), "bold green"
+        elif d.get("cooldown_left_s"):
+            word, style = w("relay.cooling", s=f"{d['cooldown_left_s']:.0f}"), "yellow"
+        else:
+            word, style = w("relay.off"), "dim"
+        line.append(f"{name} ")
+        line.append(word, style=style)
     return line
 
 
-#: the Pi's standing alerts, and what to do about each (status["health"]["pi"]["alerts"])
-PI_ALERTS = {
-    "under_voltage": ("UNDER-VOLTAGE NOW: use a shorter, thicker cable and a proper 5.1 V {amps} A supply",
-                      "bold red"),
-    "under_voltage_since_boot": ("under-voltage since boot: check the cable and the supply "
-                                 "(5.1 V {amps} A)", "yellow"),
-    "hot": ("HOT (from {hot_c:g} °C): give the Pi shade and air", "bold yellow"),
-    "throttled": ("THROTTLED: shade, and a proper supply", "bold yellow"),
-}
+def office_line(f: dict, w: Words) -> Text:
+    """The office link: what waits, and a refusal with the key to fix (no network is quiet)."""
+    line = Text(w.label("office") + w("office.waiting", n=f["queued"], link=f["link"]))
+    error = f.get("last_error") or {}
+    if error.get("alarm"):
+        line.append("  " + w("office.refused", setting=error["setting"]), style="bold yellow")
+    return line
 
 
-def pi_line(s: dict) -> Text:
+def player_line(p: dict, w: Words) -> Text:
+    """What plays: its file, where it is, its languages, paused or not, the programme's item."""
+    line = Text(w.label("player"))
+    if p.get("error"):
+        return line + Text(w("player.error", error=p["error"]), style="bold red")
+    if p.get("item_kind") == "card" and p.get("programme_length"):
+        # a title card has no file, but the programme is running
+        return line + Text(w("player.card", n=p["programme_index"] + 1, of=p["programme_length"]))
+    if not p.get("file"):
+        return line + Text(w("player.nothing", volume=fmt(p.get("volume"), "d")), style="dim")
+    line.append(p["file"], style="bold")
+    line.append(f"  {duration(p.get('position_s'))} / {duration(p.get('duration_s'))}")
+    line.append("  " + w("player.langs", audio=p.get("audio_lang") or "—",
+                         sub=p.get("sub_lang") or w("player.sub_off")))
+    if p.get("programme_index") is not None and p.get("programme_length"):
+        line.append("  " + w("player.item", n=p["programme_index"] + 1, of=p["programme_length"]))
+    line.append("  " + w("player.volume", volume=fmt(p.get("volume"), "d")), style="dim")
+    if p.get("paused"):
+        line.append("  " + w("player.paused"), style="bold yellow")
+    return line
+
+
+def recording_line(r: dict, disk: dict, w: Words) -> Text:
+    """The debate's recording: its state, elapsed time, marks, and the minutes the disk has left."""
+    line = Text(w.label("recording"))
+    left = w("rec.left", minutes=disk.get("record_minutes_left", "—"))
+    if r.get("active"):
+        line.append(w("rec.on"), style="bold red")
+        line.append(f"  {r.get('session')}  {duration(r.get('elapsed_s'))}  "
+                    + w("rec.marks", n=r.get("marks", 0)) + f"  {left}")
+        return line
+    state = "interrupted" if r.get("interrupted") else "busy" if r.get("state") == "busy" else "off"
+    line.append(w(f"rec.{state}"), style="bold yellow" if state != "off" else "dim")
+    line.append(f"  {left}", style="dim")
+    return line
+
+
+def pi_alert(code: str, pi: dict, w: Words) -> tuple[str, str]:
+    """The Pi's standing alerts, and what to do about each (status["health"]["pi"]["alerts"])."""
+    style = {"under_voltage": "bold red", "under_voltage_since_boot": "yellow",
+             "hot": "bold yellow", "throttled": "bold yellow"}.get(code)
+    if style is None:
+        return code, "yellow"
+    return w(f"pi.{code}", amps=pi.get("supply_a", 3), hot_c=f"{pi.get('hot_c') or 80:g}"), style
+
+
+def pi_line(s: dict, w: Words) -> Text:
     """The Pi itself: temperature, clock, memory, and its supply's alerts with what to do."""
     host = s.get("host") or {}
     pi = (s.get("health") or {}).get("pi") or {}
     bits = [fmt(host.get("cpu_temp_c"), ".1f", " °C"), fmt(host.get("cpu_freq_mhz"), "d", " MHz"),
-            f"memory {fmt(host.get('memory_used_pct'), '.0f', ' %')}"]
-    line = Text("pi        " + ", ".join(bits))
+            w("pi.memory", pct=fmt(host.get("memory_used_pct"), ".0f", " %"))]
+    line = Text(w.label("pi") + ", ".join(bits))
     if host.get("raw"):
-        line.append(f"   flags {host['raw']}", style="dim")
+        line.append("   " + w("pi.flags", raw=host["raw"]), style="dim")
     for alert in pi.get("alerts") or []:
-        text, style = PI_ALERTS.get(alert["code"], (alert["code"], "yellow"))
-        line.append("   " + text.format(amps=pi.get("supply_a", 3), hot_c=pi.get("hot_c") or 80),
-                    style=style)
+        text, style = pi_alert(alert["code"], pi, w)
+        line.append("   " + text, style=style)
     return line
 
 
-def projector_line(p: dict) -> Text:
+def projector_line(p: dict, w: Words | None = None) -> Text:
     """One line for the projector: its power, cool-down, link, lamp hours and errors."""
+    w = w or Words("en")
     power = p["power"]
-    line = Text("projector ") + Text(power, style="bold yellow" if power in ("warming", "cooling")
-                                     else "bold red" if power == "fault" else "bold")
+    line = Text(w.label("projector")) + Text(w(f"projector.{power}", default=power), style="bold yellow" if power in (
+        "warming", "cooling") else "bold red" if power == "fault" else "bold")
     if p.get("waiting_for") == "crew":
-        line.append("   press the projector's power button, then: rigctl projector lamp-off",
-                    style="bold yellow")
+        line.append("   " + w("projector.press_button"), style="bold yellow")
     elif p.get("cooldown_left_s") is not None:
-        line.append(f"   mains stays on while it cools: {p['cooldown_left_s']} s left", style="yellow")
-    link = {"ok": p["link"], "none": "none", "off": f"{p['link']} (no mains)",
-            "connecting": f"{p['link']} (connecting)"}.get(p["link_state"],
-                                                         f"{p['link']} LOST ({p.get('reason')})")
-    line.append(f"   link {link}", style="red" if p["link_state"] == "lost" else "dim")
+        line.append("   " + w("projector.cooling_left", s=p["cooldown_left_s"]), style="yellow")
+    link = {"ok": p["link"], "none": w("projector.link_none"),
+            "off": w("projector.link_off", link=p["link"]),
+            "connecting": w("projector.link_connecting", link=p["link"])}.get(
+        p["link_state"], w("projector.link_lost", link=p["link"], reason=p.get("reason")))
+    line.append("   " + w("projector.link", link=link), style="red" if p["link_state"] == "lost" else "dim")
     if p.get("lamp_hours") is not None:
-        line.append(f"   lamp {p['lamp_hours']} h", style="dim")
+        line.append("   " + w("projector.lamp", h=p["lamp_hours"]), style="dim")
     for e in p.get("errors") or []:
         line.append(f"   {e['part']}: {e['level']}", style="bold red" if e["level"] == "error" else "yellow")
     return shown(line)

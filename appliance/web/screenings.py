@@ -7,7 +7,7 @@ import shutil
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from ..export import Removable, prune
+from ..export import KEPT_UNEXPORTED, Removable, prune_detail
 from ..files import below_roots, mounts
 from ..refusal import Refused
 from ..reports import report, to_csv
@@ -173,12 +173,15 @@ def prune_view():
     if not isinstance(keep, (int, float)) or isinstance(keep, bool) or keep < 0:
         abort(400, 'expected {"keep_days": 30}')
     try:
-        job = d.jobs.start("prune", prune, d.recorder.root, keep, d.clock.time(),
+        job = d.jobs.start("prune", prune_detail, d.recorder.root, keep, d.clock.time(),
                            busy=Refused("prune_running"))
     except Refused as exc:
         return refusal(exc.code, exc.data)
     if settle(job) is None and not job.done():
         return refusal("rig_busy", status=503)
-    deleted, kept = job.result(0)
+    detail = job.result(0)
+    deleted = [r["id"] for r in detail if r["removed"]]
+    kept = [r["id"] for r in detail if r["why"] in KEPT_UNEXPORTED]
     d.events.emit("recordings.pruned", "info", "export", deleted=len(deleted), kept=len(kept))
-    return jsonify(deleted=deleted, kept_unexported=kept)
+    # "recordings": each one, removed or kept, and why (rigctl prune says it)
+    return jsonify(deleted=deleted, kept_unexported=kept, recordings=detail, keep_days=keep)
