@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.table import Table
 
 from .client import Client
@@ -52,14 +54,27 @@ def cmd_mark(client: Client, args) -> int:
 def cmd_recordings(client: Client, args) -> int:
     table = Table("recording", "place", "length", "marks", "extracts", "state", box=None)
     for r in client.get("/api/recordings")["recordings"]:
-        place = ", ".join(str(v) for v in r["place"].values()) or "—"
-        state = "final" if r["final"] else "in progress"
+        place = ", ".join(str(v) for v in r["place"].values()) or "place not given"
+        state = _state(r)
         if r.get("recovered"):
             state += " (recovered)"
         table.add_row(cleaned(r["id"]), cleaned(place), duration(r.get("duration_s")), str(len(r["marks"])),
                       str(len(r.get("extracts", []))), state)
     out.print(table)
     return EXIT_OK
+
+
+def _day(ts) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d") if ts else "?"
+
+
+def _state(r: dict) -> str:
+    """What became of it, in words (a pruned debate is on a stick, no longer on the card)."""
+    state = r.get("state") or ("final" if r["final"] else "in progress")
+    if state == "pruned":
+        return f"exported {_day(r.get('exported_at'))}, then removed from the card {_day(r.get('pruned_at'))}"
+    return {"unfinished": "in progress", "empty": "final (nothing recorded)",
+            "missing": "final, but debate.mkv is missing"}.get(state, state)
 
 
 def cmd_extract(client: Client, args) -> int:
@@ -70,5 +85,6 @@ def cmd_extract(client: Client, args) -> int:
         body["from"], body["to"] = args.start, args.end
     reply = client.post("/api/extracts", body)
     item = reply["extract"]
-    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}  {item['title']}"), markup=False)
+    again = "  (already cut: this one, not a copy)" if reply.get("existing") else ""
+    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}  {item['title']}{again}"), markup=False)
     return EXIT_OK
