@@ -50,7 +50,8 @@ class Catalog:
 
     def message(self, key: str, data: dict, lang: str, relays=None) -> str:
         """``key``'s text with ``data`` in it, and the names in it (a relay's label, a
-        state's words: ``label``, ``state_label``, ``old_label``, ``new_label``) in ``lang`` too."""
+        state's words: ``label``, ``state_label``, ``old_label``, ``new_label``) in ``lang`` too;
+        codes (``origin``, ``trigger``…) and yes/no in words, decimals with ``lang``'s mark."""
         params = dict(data)
         relay = params.get("relay")
         if relays and relay in relays:
