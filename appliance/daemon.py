@@ -110,6 +110,7 @@ class Daemon(Liveness):
                                  self.microphone, self.events, self.clock, on_fault=self._recording_fault,
                                  place_check=self.storage.check_recordings)
         self.rig.recorder = self.recorder
+        self.rig.extracts_dir = self.library.root / "extracts"
         self.rig.clock_trust = self.clock_watch.status()
         self.rig.storage = self.storage
         self.rig.microphone = self.microphone
@@ -197,6 +198,7 @@ class Daemon(Liveness):
                                  self.config.player,
                                  on_started=lambda: self.rig.post(Msg("player.started", "player")),
                                  on_finished=lambda: self.rig.post(Msg("player.finished", "player")),
+                                 on_playing=lambda info: self.rig.post(Msg("player.playing", "player", info)),
                                  on_file_end=lambda reason, path, error: self.rig.post(Msg(
                                      "player.end", "player", {"reason": reason, "path": path, "error": error})))
         self.rig.programme = runner

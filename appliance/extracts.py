@@ -24,6 +24,13 @@ from .files import fsync_dir, fsync_file, write_json_atomic
 from .recording import FINAL_NAME, RecordingError, Session, place_label, probe_duration, slug
 
 
+def extract_title(place: dict, day: str, note: str | None) -> str:
+    """"Didiéni, Kolokani — 12/03/2026 — une femme répond": the day as the crews read it
+    (the file's name keeps 2026-03-12, which sorts)."""
+    shown = datetime.strptime(day, "%Y-%m-%d").strftime("%d/%m/%Y") if day else ""
+    return " — ".join(x for x in (place_label(place), shown, note) if x)
+
+
 def window(session: Session, *, mark: int | None = None, start: float | None = None,
            end: float | None = None, before_s: float = 10.0, after_s: float = 50.0) -> tuple[float, float, dict | None]:
     """The (start, end) to cut, clipped to the recording, and the mark it is around."""
@@ -71,6 +78,31 @@ def keyframe_from(source: Path, start: float, end: float) -> float:
     return start
 
 
+def existing(session: Session, extracts_dir: Path, *, mark: int | None = None,
+             start: float | None = None, end: float | None = None,
+             before_s: float = 10.0, after_s: float = 50.0) -> Path | None:
+    """The extract already cut from this mark (or this stretch), if it is still in the library.
+
+    Cutting it again would put a second copy of the same minute in the library,
+    under another name: the crew would then not know which one to show.
+    """
+    if mark is not None:
+        same = lambda e: e.get("mark") == mark
+    else:
+        try:
+            lo, hi, _ = window(session, start=start, end=end)
+        except RecordingError:
+            return None
+        # the window asked for (the cut itself begins on the next keyframe)
+        same = lambda e: e.get("mark") is None and tuple(
+            e.get("asked") or (e.get("from_s"), e.get("to_s"))) == (round(lo, 1), round(hi, 1))
+    for entry in reversed(session.data.get("extracts") or []):
+        path = Path(extracts_dir) / entry["file"]
+        if same(entry) and path.exists():
+            return path
+    return None
+
+
 def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None,
                 start: float | None = None, end: float | None = None,
                 before_s: float = 10.0, after_s: float = 50.0) -> Path:
@@ -90,8 +122,9 @@ def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None
         target = extracts_dir / f"{stem}-{n}.mkv"
         n += 1
     temp = extracts_dir / f".{target.name}.partial"
-    title = " — ".join(x for x in (place_label(place), day, found and found.get("note")) if x)
+    title = extract_title(place, day, found and found.get("note"))
     source = session.path / FINAL_NAME
+    asked = (round(start, 1), round(end, 1))       # what existing() compares: the crew's window
     start = keyframe_from(source, start, end)
     result = subprocess.run(
         # -ss and -to before -i: both are positions in the recording, not a duration
@@ -111,7 +144,7 @@ def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None
     os.replace(temp, target)
     fsync_dir(extracts_dir)
     session.data.setdefault("extracts", []).append({"file": target.name, "from_s": meta["from_s"],
-                                                    "to_s": meta["to_s"],
+                                                    "to_s": meta["to_s"], "asked": list(asked),
                                                     "mark": found["n"] if found else None})
     session.save()
     return target

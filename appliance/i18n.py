@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "web_ui" / "i18n"
 FALLBACK = "en"
+#: parameters that carry a code (who asked, what triggered): shown as ``value.<param>.<code>``'s
+#: or ``value.<code>``'s words when the catalog has them, so a French screen never reads
+#: "show" or "power_lost"
+CODE_PARAMS = ("origin", "by", "trigger", "config", "overridden")
+#: how each language writes a decimal number (the decimal comma in French)
+DECIMAL_MARK = {"fr": ",", "bm": ","}
 
 
 class _Lenient(dict):
@@ -44,7 +50,8 @@ class Catalog:
 
     def message(self, key: str, data: dict, lang: str, relays=None) -> str:
         """``key``'s text with ``data`` in it, and the names in it (a relay's label, a
-        state's words: ``label``, ``state_label``, ``old_label``, ``new_label``) in ``lang`` too."""
+        state's words: ``label``, ``state_label``, ``old_label``, ``new_label``) in ``lang`` too;
+        codes (``origin``, ``trigger``…) and yes/no in words, decimals with ``lang``'s mark."""
         params = dict(data)
         relay = params.get("relay")
         if relays and relay in relays:
@@ -55,7 +62,21 @@ class Catalog:
                 params[key_out] = self.text(f"state.{params[key_in]}", lang)
         if isinstance(params.get("reason"), str):
             params["reason_label"] = self.text(f"reason.{params['reason']}", lang)
+        for name in CODE_PARAMS:
+            value = params.get(name)
+            for word in (f"value.{name}.{value}", f"value.{value}"):      # its own, else shared
+                if isinstance(value, str) and self.has(word, lang):
+                    params[name] = self.text(word, lang)
+                    break
+        for name, value in list(params.items()):
+            if isinstance(value, bool):          # never "True" on a screen
+                word = "yes" if value else "no"
+                own = f"value.{name}.{word}"
+                params[name] = self.text(own if self.has(own, lang) else f"value.{word}", lang)
         return self.text(key, lang, params)
+
+    def has(self, key: str, lang: str) -> bool:
+        return any(key in self.languages.get(code, {}) for code in (lang, FALLBACK))
 
     def text(self, key: str, lang: str, params: dict | None = None) -> str:
         template = None
@@ -66,17 +87,20 @@ class Catalog:
         if template is None:
             return key
         try:
-            return string.Formatter().vformat(template, (), _Lenient(_tidy(params or {})))
+            return string.Formatter().vformat(template, (), _Lenient(_tidy(params or {}, lang)))
         except (ValueError, TypeError, KeyError, IndexError):
             return template
 
 
 
-def _tidy(params: dict) -> dict:
-    """Numbers as a person writes them: 107.3, not 107.30000000001."""
+def _tidy(params: dict, lang: str = FALLBACK) -> dict:
+    """Numbers as a person writes them in ``lang``: 107.3 (107,3 in French), not 107.30000000001."""
+    mark = DECIMAL_MARK.get(lang, ".")
     out = {}
     for k, v in params.items():
         if isinstance(v, float):
             v = int(v) if v.is_integer() else round(v, 1)
+            if isinstance(v, float) and mark != ".":
+                v = str(v).replace(".", mark)
         out[k] = v
     return out

@@ -88,7 +88,7 @@ class ProgrammeRunner:
     """Plays a list of items on the player; tells when the programme is over."""
 
     def __init__(self, player, library, store, events, clock, cfg, *,
-                 on_started=None, on_finished=None, on_file_end=None):
+                 on_started=None, on_finished=None, on_file_end=None, on_playing=None):
         self.player = player
         self.library = library
         self.store = store
@@ -99,6 +99,10 @@ class ProgrammeRunner:
         self.on_finished = on_finished
         #: on_file_end(reason, path, error), from mpv's thread; the receiver calls file_ended
         self.on_file_end = on_file_end
+        #: on_playing({"index", "path", "title", "audio", "asked", "sub"}): a film is loaded, or
+        #: its dubbing changed; "audio" is the track the player chose ("asked" may be None)
+        self.on_playing = on_playing
+        self._told: tuple | None = None
         self.items: list[dict] = []
         self.index: int | None = None
         self._lock = threading.RLock()
@@ -134,6 +138,7 @@ class ProgrammeRunner:
     def _start(self, index: int, position: float = 0.0, audio: str | None = None,
                sub: str | None = None) -> None:
         self.index = index
+        self._told = None               # its language is told anew once it is loaded
         item = self.items[index]
         self._started_with = (position, audio or item.get("audio"), sub or item.get("sub"))
         if item["kind"] == "card":
@@ -252,6 +257,7 @@ class ProgrammeRunner:
 
     def tick(self) -> None:
         self._save()
+        self._flush()
 
     def _save(self, force: bool = False) -> None:
         now = self.clock.monotonic()
@@ -272,8 +278,21 @@ class ProgrammeRunner:
                           "at": self.clock.time()}
             # The periodic save needs no fsync: a cut loses a second of the film's place.
             self.store.put(KEY_RESUME, record, self.clock.time(), durable=force)
+            if record is not None and loaded:
+                self._tell_playing(snap)
         except Exception:
             log.exception("could not save the playing position")
+
+    def _tell_playing(self, snap: dict) -> None:
+        """Once the film is loaded, and again when its dubbing changes: what is heard."""
+        item = self.items[self.index]
+        told = (self.index, snap["audio_lang"])
+        if item["kind"] != "media" or told == self._told or self.on_playing is None:
+            return
+        self._told = told
+        info = {"index": self.index + 1, "path": item["path"], "title": item.get("title"),
+                "audio": snap["audio_lang"], "asked": self._started_with[1], "sub": snap["sub_lang"]}
+        self._callbacks.append(lambda: self.on_playing(info))
 
     def snapshot(self) -> dict:
         snap = self.player.snapshot()

@@ -42,8 +42,12 @@ def enrich(record: dict, store, recordings: list, now: float) -> dict:
                      ("programme.item", "programme.ended", "player.error", "power.lost")
                      or (x["code"] == "show.state" and x["data"].get("new") in ("closing", "idle"))),
                     end)
+        # the language heard: what the player chose ("Par défaut" asks for none), in order
+        heard = [p.get("audio") for p in record.get("played") or []
+                 if p.get("path") == e["data"].get("path") and e["ts"] <= p.get("at", 0) <= stop]
         items.append({"title": e["data"].get("title"), "path": e["data"].get("path"),
                       "audio": e["data"].get("audio"), "sub": e["data"].get("sub"),
+                      "audio_played": list(dict.fromkeys(h for h in heard if h)),
                       "at": e["ts"], "played_s": round(max(0.0, stop - e["ts"]), 1)})
     faults = [{"at": e["ts"], "level": e["level"], "code": e["code"], "data": e["data"]}
               for e in events if e["level"] in FAULT_LEVELS]
@@ -74,7 +78,7 @@ def row(record: dict) -> dict:
         "lat": gps.get("lat", ""), "lon": gps.get("lon", ""),
         "women": int(audience.get("women") or 0), "men": int(audience.get("men") or 0),
         "youth": int(audience.get("youth") or 0), "people": people,
-        "items": " | ".join(f"{i['title']} ({i['audio'] or '-'}, {i['played_s'] / 60:.0f} min)"
+        "items": " | ".join(f"{i['title']} ({heard(i) or '-'}, {i['played_s'] / 60:.0f} min)"
                             for i in record.get("items", [])),
         "screened_h": round(sum(i["played_s"] for i in record.get("items", [])) / 3600, 3),
         "recordings": len(recs),
@@ -94,6 +98,11 @@ def row(record: dict) -> dict:
         "faults": len(record.get("faults", [])),
         "notes": record.get("notes", ""),
     }
+
+
+def heard(item: dict) -> str:
+    """The languages an item was heard in ("bam+fra" if the dubbing was switched), else what was asked."""
+    return "+".join(item.get("audio_played") or []) or item.get("audio") or ""
 
 
 def clock_untrusted(record: dict) -> bool:

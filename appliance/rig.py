@@ -81,6 +81,7 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
         #: parts the daemon attaches (player's programme runner, recorder, screenings)
         self.programme = None
         self.recorder = None
+        self.extracts_dir = None               # where extracts go (their titles carry a place)
         self.microphone = None
         self.projector_poller = None           # the control link's poller, if there is a link
         self.projector_state = None            # what it last heard (devices.projector.ProjectorState)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from . import lamp
+from . import debates, lamp
 from .effects import Msg
 from .programme import ProgrammeError
 from .refusal import Refused
@@ -97,6 +97,14 @@ class PartsMixin:
     def _on_player_sub(self, msg: Msg) -> None:
         lang = msg.data.get("lang")
         self._player(lambda p: p.player.select_sub([lang] if lang and lang != "none" else []))
+
+    def _on_player_playing(self, msg: Msg) -> None:
+        """The film is loaded (or its dubbing switched): the language heard goes on record.
+
+        The crew often leaves "Par défaut": what was asked is then nothing, and only
+        the player knows which track it chose."""
+        if self.screenings is not None and self.screening_id is not None:
+            self.screenings.append(self.screening_id, "played", {**msg.data, "at": self.clock.time()})
 
     def _do_player_wake(self) -> None:
         """The evening starts: the player loads (black on the projector), off the rig's thread."""
@@ -297,6 +305,20 @@ class PartsMixin:
             self.screenings.set_fields(self.screening_id, lamp_hours_start=self._lamp_hours())
         self.peak_load = None
         self.events.emit("screening.opened", "info", "show", screening=self.screening_id)
+        if self.recorder is not None:
+            # A debate filmed before DÉMARRER this evening is this screening's.
+            now = self.clock.time()
+            since = max(now - debates.ORPHAN_WINDOW_S, self.screenings.last_end(self.screening_id) or 0)
+            self.jobs.submit("recordings.adopt", debates.adopt_orphans, self.recorder,
+                             self.screening_id, since, now)
+
+    def _on_screening_placed(self, msg: Msg) -> None:
+        """The crew set or corrected a screening's place: its recordings take it."""
+        if self.recorder is not None:
+            d = msg.data
+            self.jobs.submit("recordings.place", debates.place_recordings, self.recorder,
+                             self.extracts_dir or self.recorder.root, d["screening"], d["place"],
+                             d.get("old_place"))
 
     def _do_screening_close(self) -> None:
         if self.screenings is None or self.screening_id is None:

@@ -86,6 +86,12 @@ class Screenings:
         rows = self.store.query("SELECT * FROM screenings WHERE ended_at IS NOT NULL ORDER BY id DESC LIMIT 1")
         return self._row(rows[0]) if rows else None
 
+    def last_end(self, other_than: int | None = None) -> float | None:
+        """When the latest screening (but ``other_than``) ended."""
+        rows = self.store.query("SELECT MAX(ended_at) AS at FROM screenings WHERE id != ?",
+                                (other_than if other_than is not None else -1,))
+        return rows[0]["at"] if rows else None
+
     def list(self, since: float | None = None, until: float | None = None) -> list[dict]:
         rows = self.store.query("SELECT * FROM screenings WHERE started_at >= ? AND started_at <= ? ORDER BY id",
                                 (since or 0, until or float("inf")))

@@ -270,7 +270,7 @@ def test_a_hot_pi_is_told_with_hysteresis_and_cleared_when_it_cools(rig_process,
     wait_for(lambda: pi(rig)["hot"] is True, what="hot")
     assert pi(rig)["alerts"] == [{"code": "hot", "level": "warning"}]
     hot = [e for e in events(rig) if e["code"] == "host.hot"]
-    assert len(hot) == 1 and "à l'ombre" in hot[0]["message"] and "83.1 °C" in hot[0]["message"]
+    assert len(hot) == 1 and "à l'ombre" in hot[0]["message"] and "83,1 °C" in hot[0]["message"]
     assert "HOT" in rig.rigctl("status").stdout
 
     put(pi_files["temp"], "77000\n")                # cooler, but inside the 5 °C margin

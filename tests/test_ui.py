@@ -281,7 +281,7 @@ def test_a_pi_short_of_power_or_hot_is_an_alert_that_says_what_to_do(ui_rig, pag
     put(temp, "84000\n")
     hot = page.locator("[data-alert=pi-hot]")
     hot.wait_for(timeout=5000)
-    assert "Le Pi chauffe (84.0 °C)" in hot.text_content() and "à l'ombre" in hot.text_content()
+    assert "Le Pi chauffe (84,0 °C)" in hot.text_content() and "à l'ombre" in hot.text_content()
 
     put(flags, "50000\n")                  # the supply holds again: the quieter notice stays
     page.locator("[data-alert=pi-under_voltage_since_boot]").wait_for(timeout=5000)

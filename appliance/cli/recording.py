@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from rich.text import Text
 
@@ -90,8 +91,8 @@ def cmd_recordings(client: Client, args) -> int:
         return EXIT_OK
     rows = []
     for r in recordings:
-        place = ", ".join(str(v) for v in r["place"].values()) or "—"
-        state = "final" if r["final"] else "in progress"
+        place = ", ".join(str(v) for v in r["place"].values()) or "place not given"
+        state = _state(r)
         if r.get("recovered"):
             state += " (recovered)"
         rows.append([r["id"], place, duration(r.get("duration_s")), len(r["marks"]),
@@ -101,6 +102,19 @@ def cmd_recordings(client: Client, args) -> int:
     if not rows:
         out.print("No recording yet: `rigctl record start` films the debate.")
     return EXIT_OK
+
+
+def _day(ts) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d") if ts else "?"
+
+
+def _state(r: dict) -> str:
+    """What became of it, in words (a pruned debate is on a stick, no longer on the card)."""
+    state = r.get("state") or ("final" if r["final"] else "in progress")
+    if state == "pruned":
+        return f"exported {_day(r.get('exported_at'))}, then removed from the card {_day(r.get('pruned_at'))}"
+    return {"unfinished": "in progress", "empty": "final (nothing recorded)",
+            "missing": "final, but debate.mkv is missing"}.get(state, state)
 
 
 def cmd_extract(client: Client, args) -> int:
@@ -123,5 +137,7 @@ def cmd_extract(client: Client, args) -> int:
     if meta.get("from_s") is not None:
         # where it really begins: a copy begins on a keyframe, at or just after --from
         cut = f" ({duration(meta['from_s'])} → {duration(meta.get('to_s'))})"
-    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}{cut}  {item['title']}"), markup=False)
+    again = "  (already cut: this one, not a copy)" if reply.get("existing") else ""
+    out.print(clean(f"{item['path']}  {duration(item['duration_s'])}{cut}  {item['title']}{again}"),
+              markup=False)
     return EXIT_OK

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, jsonify
 
-from ..extracts import cut_extract
-from ..recording import RecordingError, Session, sessions
+from .. import debates
+from ..extracts import cut_extract, existing
+from ..recording import RecordingError, Session
 from ..screenings import ScreeningError, check_patch
 from ..refusal import Refused
 from .common import body, daemon, refusal, run, send, settle
@@ -48,15 +51,18 @@ def mark():
     return run(lambda: send("mark", b, note=note))
 
 
+def _active(d) -> str | None:
+    session = d.recorder.session
+    return session.id if session is not None else None
+
+
 @recording.get("/recordings")
 def listing():
+    """Every recording with its ``state`` (final, pruned…), when it was exported, each
+    mark's extract if there is one, and ``place_label`` (empty: the place is not known)."""
     d = daemon()
-    out = []
-    for s in sessions(d.recorder.root):
-        data = dict(s.data)
-        data["segments"] = len(data.get("segments", []))
-        out.append(data)
-    return jsonify(recordings=out)
+    return jsonify(recordings=debates.listing(d.recorder.root, d.library.root / "extracts",
+                                              _active(d)))
 
 
 @recording.post("/extracts")
@@ -76,11 +82,28 @@ def extract():
             abort(400, f"{key}: expected a number")
     rec = d.config.recording
     try:
-        job = d.jobs.start("extract", cut_extract, Session.load(path), d.library.root / "extracts",
-                           mark=numbers["mark"], start=numbers["from"], end=numbers["to"],
-                           before_s=numbers["before"] if numbers["before"] is not None else rec.extract_before_s,
-                           after_s=numbers["after"] if numbers["after"] is not None else rec.extract_after_s,
-                           busy=Refused("extract_running"))
+        session = Session.load(path)
+    except RecordingError as exc:
+        return refusal("extract_failed", {"detail": str(exc)})
+    state = debates.state(session.data, path, _active(d))
+    if state == "pruned":
+        # Exported, then removed from the card: only the stick has it now.
+        when = debates.exported_at(session.data) or session.data.get("pruned_at")
+        return refusal("recording_pruned", {
+            "exported": datetime.fromtimestamp(when).strftime("%d/%m/%Y") if when else "?",
+            "pruned": datetime.fromtimestamp(session.data["pruned_at"]).strftime("%d/%m/%Y")})
+    if state in ("recording", "unfinished"):
+        return refusal("recording_not_final")
+    window = dict(mark=numbers["mark"], start=numbers["from"], end=numbers["to"],
+                  before_s=numbers["before"] if numbers["before"] is not None else rec.extract_before_s,
+                  after_s=numbers["after"] if numbers["after"] is not None else rec.extract_after_s)
+    made = existing(session, d.library.root / "extracts", **window)
+    if made is not None:
+        # Already cut: the same one, not a second copy under another name.
+        return jsonify(extract=d.library.get(d.library.relative(made)), existing=True), 200
+    try:
+        job = d.jobs.start("extract", cut_extract, session, d.library.root / "extracts",
+                           **window, busy=Refused("extract_running"))
         if settle(job) is None and not job.done():
             return refusal("rig_busy", status=503)
         target = job.result(0)

@@ -9,11 +9,12 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from ..export import KEPT_UNEXPORTED, Removable, prune_detail
 from ..files import below_roots, mounts
+from ..languages import name as language_name
 from ..refusal import Refused
 from ..reports import report, to_csv
 from ..screenings import ScreeningError
 from .api import parse_since
-from .common import body, daemon, refusal, settle
+from .common import body, daemon, lang, refusal, send, settle
 
 screenings = Blueprint("screenings", __name__)
 
@@ -49,11 +50,19 @@ def edit(sid):
     record = _record(sid)
     if record is None:
         abort(404, "no screening yet: it begins with the show (START)")
+    b = body()
     try:
-        updated = d.screenings.update(record["id"], body())
+        updated = d.screenings.update(record["id"], b)
     except ScreeningError as exc:
         abort(400, str(exc))
     d.events.emit("screening.edited", "info", "show", screening=record["id"])
+    if "place" in b and updated.get("place") != record.get("place"):
+        # Its recordings take the place (the rig writes them, after any finalize).
+        try:
+            send("screening.placed", b, screening=record["id"], place=updated.get("place") or {},
+                 old_place=record.get("place") or {})
+        except (Refused, TimeoutError):
+            pass          # the screening is saved; the recordings get it at the next edit
     return jsonify(screening=updated)
 
 
@@ -79,7 +88,16 @@ def report_view():
     if request.args.get("format") == "csv":
         return Response(to_csv(rep["rows"], rep["totals"]), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=report.csv"})
-    return jsonify(rows=rep["rows"], totals=rep["totals"])
+    # The screen shows each film with the language heard, by its name in the reader's language.
+    rows, codes = [], set()
+    for row, record in zip(rep["rows"], rep["screenings"]):
+        played = [{"title": i["title"], "minutes": round(i["played_s"] / 60),
+                   "audio": i["audio_played"] or ([i["audio"]] if i["audio"] else [])}
+                  for i in record["items"]]
+        codes.update(c for p in played for c in p["audio"])
+        rows.append({**row, "played": played})
+    return jsonify(rows=rows, totals=rep["totals"],
+                   languages={c: language_name(c, lang()) for c in sorted(codes)})
 
 
 def removable_mounts() -> list[dict]:

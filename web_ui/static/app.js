@@ -17,6 +17,7 @@ const ui = {
   unseen: 0,
   chart: null,
   history: [[], []],
+  L: rigLocale("fr"),          // dates, times, numbers in the screen's language (locale.js)
 };
 
 // --- words -------------------------------------------------------------------
@@ -33,6 +34,8 @@ async function loadLanguage(lang) {
   if (!reply.ok) return;
   ui.words = await reply.json();
   ui.lang = lang;
+  ui.L = rigLocale(lang);
+  ui.chart = null;             // its axes speak the language too
   localStorage.setItem("rig.lang", lang);
   document.documentElement.lang = lang;
   $$("[data-i18n]").forEach((el) => { el.textContent = T(el.dataset.i18n); });
@@ -102,7 +105,7 @@ const fmtTime = (s) => {
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
   return (h ? `${h}:${String(m).padStart(2, "0")}` : `${m}`) + `:${String(sec).padStart(2, "0")}`;
 };
-const num = (v, digits = 0) => (v === null || v === undefined ? "—" : Number(v).toFixed(digits));
+const num = (v, digits = 0) => ui.L.number(v, digits);     // 50,0 Hz in French
 
 function label(relayDetails, name) {
   const l = relayDetails[name] && relayDetails[name].label;
@@ -279,10 +282,11 @@ function drawChart() {
   const data = [ui.history[0], ui.history[1], ui.history[0].map(() => rated)];
   if (!ui.chart || ui.chartWidth !== width) {
     el.innerHTML = "";
+    const words = ui.L.uplot();       // 23:32 and 1500, not 11:32pm and 1,500
     ui.chart = new uPlot({
-      width, height, legend: { show: false }, cursor: { show: false },
+      width, height, legend: { show: false }, cursor: { show: false }, fmtDate: words.fmtDate,
       axes: [{ stroke: "#9aa3ad", grid: { stroke: "#2c323b" } },
-             { stroke: "#9aa3ad", grid: { stroke: "#2c323b" }, size: 60 }],
+             { stroke: "#9aa3ad", grid: { stroke: "#2c323b" }, size: 60, values: words.numbers }],
       scales: { y: { range: (u, min, max) => [0, Math.max(rated * 1.15, max || 0)] } },
       series: [{}, { stroke: "#3fa9f5", width: 2, fill: "rgba(63,169,245,0.15)", points: { show: false } },
                { stroke: "#ff4d4d", width: 2, dash: [8, 6], points: { show: false } }],
@@ -316,7 +320,8 @@ function renderPlayer(s) {
     (p.audio_lang ? ` · ${langName(p.audio_lang)}` : "") : "";
 }
 
-function langName(code) { return ui.languages[code] || code || "?"; }
+// A track with no language tag (an extract of a debate) is said so, not "?".
+function langName(code) { return ui.languages[code] || code || T("ui.language_unknown"); }
 
 function renderDebate(s) {
   const r = s.recording || {};
@@ -350,7 +355,7 @@ async function loadProgramme() {
                                               api("GET", "/api/recordings")]);
   ui.library = lib.items; ui.languages = lib.languages; ui.programme = prog.items;
   ui.recordings = recs.recordings;
-  drawLibrary(); drawProgramme(); drawExtractsFromMarks();
+  drawLibrary(); drawProgramme(); drawRecordings();
 }
 
 function badges(tracks) {
@@ -366,6 +371,7 @@ function drawLibrary() {
   }
   for (const item of ui.library) {
     const li = document.createElement("li");
+    li.dataset.path = item.path;
     li.innerHTML = `<span class="grow"><b></b> <span class="muted"></span><br>${badges(item.audio)}</span>`;
     $("b", li).textContent = item.title;
     $(".muted", li).textContent = fmtTime(item.duration_s);
@@ -380,6 +386,10 @@ function drawLibrary() {
       li.appendChild(bad);
     }
     ul.appendChild(li);
+    if (item.path === ui.found) {
+      li.classList.add("found");
+      li.scrollIntoView({ block: "center" });
+    }
   }
 }
 
@@ -398,6 +408,13 @@ function langSelect(tracks, value, kind, index) {
   return sel;
 }
 
+function labelled(word, control) {
+  const label = document.createElement("label"); label.className = "lang-pick";
+  const span = document.createElement("span"); span.textContent = T(word);
+  label.append(span, control);
+  return label;
+}
+
 function drawProgramme() {
   const ol = $("#programme");
   ol.innerHTML = "";
@@ -409,37 +426,20 @@ function drawProgramme() {
     const title = document.createElement("span"); title.className = "grow";
     title.textContent = `${i + 1}. ${item.kind === "card" ? "▭ " + item.text : item.title || item.path}`;
     li.appendChild(title);
-    if (item.kind === "media") {
-      const media = ui.library.find((m) => m.path === item.path) || { audio: [], subtitles: [] };
-      li.appendChild(langSelect(media.audio, item.audio, "audio", i));
-      li.appendChild(langSelect(media.subtitles, item.sub, "sub", i));
-    }
     for (const [action, text] of [["programme-up", "▲"], ["programme-remove", "✕"]]) {
       const b = document.createElement("button"); b.textContent = text;
       b.dataset.action = action; b.dataset.index = i; li.appendChild(b);
     }
+    if (item.kind === "media") {
+      // Two lists that both start at "Par défaut": each says what it chooses.
+      const media = ui.library.find((m) => m.path === item.path) || { audio: [], subtitles: [] };
+      const langs = document.createElement("div"); langs.className = "langs";
+      langs.appendChild(labelled("ui.audio_language", langSelect(media.audio, item.audio, "audio", i)));
+      langs.appendChild(labelled("ui.subtitles", langSelect(media.subtitles, item.sub, "sub", i)));
+      li.appendChild(langs);
+    }
     ol.appendChild(li);
   });
-}
-
-function drawExtractsFromMarks() {
-  const r = (ui.status && ui.status.recording) || {};
-  if (r.active) return;
-  const last = (ui.recordings || []).filter((x) => x.final && x.marks.length).slice(-1)[0];
-  const marks = $("#marks");
-  if (!last || marks.dataset.extracts === last.id) return;
-  marks.innerHTML = "";
-  for (const m of last.marks) {
-    const li = document.createElement("li");
-    li.innerHTML = `<span class="grow"></span>`;
-    $(".grow", li).textContent = `★ ${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
-    const b = document.createElement("button");
-    b.textContent = T("ui.make_extract"); b.dataset.action = "extract";
-    b.dataset.session = last.id; b.dataset.mark = m.n;
-    li.appendChild(b);
-    marks.appendChild(li);
-  }
-  marks.dataset.extracts = last.id;
 }
 
 async function saveProgramme() {
@@ -472,7 +472,7 @@ function renderAlerts() {
     li.className = a.level;
     const when = new Date(a.ts * 1000);
     li.innerHTML = `<span class="when"></span><span class="grow"></span>`;
-    $(".when", li).textContent = when.toLocaleTimeString(ui.lang, { hour: "2-digit", minute: "2-digit" });
+    $(".when", li).textContent = ui.L.time(when);
     $(".grow", li).textContent = a.message;
     ul.appendChild(li);
   }
@@ -640,9 +640,11 @@ const actions = {
     return saveProgramme();
   },
   extract: async (el) => {
-    await api("POST", "/api/extracts", { session: el.dataset.session, mark: +el.dataset.mark });
-    toast(T("ui.extract_made"), "info");
+    const reply = await api("POST", "/api/extracts", { session: el.dataset.session, mark: +el.dataset.mark });
+    toast(T(reply.existing ? "ui.extract_exists" : "ui.extract_made"), "info");
+    await loadProgramme();
   },
+  "extract-show": (el) => showExtract(el.dataset.path),
   "count-plus": (el) => { const i = $("input", el.parentElement); i.value = (+i.value || 0) + 1; },
   "count-minus": (el) => { const i = $("input", el.parentElement); i.value = Math.max(0, (+i.value || 0) - 1); },
   "screening-save": () => saveScreening(),
@@ -701,6 +703,7 @@ document.addEventListener("click", (e) => {
 document.addEventListener("contextmenu", (e) => e.preventDefault());   // no long-press menus
 
 function show(screen) {
+  if (screen !== "programme") ui.found = null;
   ui.screen = screen;
   $$(".screen").forEach((el) => el.classList.toggle("active", el.id === `screen-${screen}`));
   $$("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.screen === screen));
