@@ -29,7 +29,9 @@ def english(text: str) -> list[str]:
     fr, en = catalogs()
     words = lambda t: set(re.findall(r"[A-Za-zÀ-ÿ]+", t))
     french = set().union(*(words(v) for k, v in fr.items() if not k.startswith("_")))
-    only_en = {w for k, v in en.items() if not k.startswith("_") for w in words(v)} - french
+    # the screen's words (the CLI's and the office page's never reach it)
+    shown = lambda k: not k.startswith(("_", "cli.", "office."))
+    only_en = {w for k, v in en.items() if shown(k) for w in words(v)} - french
     found = sorted(w for w in words(text) if w in only_en and len(w) >= 3)
     found += AM_PM.findall(text) + EN_MONTHS.findall(text) + CODE.findall(text)
     return found
