@@ -321,7 +321,7 @@ def test_a_pruned_recording_says_it_was_exported_then_removed(rig_process, media
 def test_the_report_names_the_language_heard_when_the_crew_left_par_defaut(ui_rig, browser):
     rig = ui_rig()
     an_evening(rig, film=True)
-    record = json.loads(rig.rigctl("screening", "show").stdout)
+    record = json.loads(rig.rigctl("screening", "show", "--json").stdout)
     assert [(p["audio"], p["asked"]) for p in record["played"]] == [("bam", None)]
     row = rig.get("/api/report")[1]["rows"][0]
     assert row["items"].startswith("dialogue-securite (bam, ") and row["played"][0]["audio"] == ["bam"]
