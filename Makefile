@@ -11,7 +11,7 @@ STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f
 APT_PACKAGES := ffmpeg libmpv2 libportaudio2 pulseaudio pulseaudio-utils chromium fonts-dejavu-core systemd dbus-daemon mosquitto openssl
 APT_INSTALL  := apt-get install -y --no-install-recommends
 
-.PHONY: setup system-packages run test bench clean install uninstall
+.PHONY: setup system-packages run test bench i18n clean install uninstall
 
 setup: system-packages $(STAMP)
 
@@ -47,6 +47,11 @@ test: setup
 
 bench: setup
 	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# After adding strings to web_ui/i18n/messages.pot: every language's .po gains them.
+i18n: setup
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -w 100 \
+	  -i web_ui/i18n/messages.pot -d web_ui/i18n -D messages
 
 # On a Pi, as root: apt packages, /opt/mdu-rig, users, config, units.
 # DESTDIR=/some/dir stages the files there and touches nothing else.

@@ -1,32 +1,50 @@
-"""Messages in the crew's language, from catalogs a translator can extend.
+"""Messages in the crew's language, from gettext catalogs a translator can extend.
 
-    >>> catalog = Catalog.load()              # web_ui/i18n/*.json
+    >>> catalog = Catalog.load()            # web_ui/i18n/messages.pot and <lang>/LC_MESSAGES/
     >>> catalog.message("event.generator.overload", {"value": 107}, "fr")
     'Générateur en surcharge : 107 % ...'
+    >>> catalog.offered(90)                 # the languages complete enough to offer
+    {'en': 'English', 'fr': 'Français'}
+    >>> catalog.missing("bm")               # what a translator still has to do
+    [('event.daemon.started', 'The rig software started ({config}).'), ...]
 
-A catalog is one JSON file per language (``fr.json``, ``en.json``; a
-``bm.json`` for Bambara is a file to add, not code to change). Server-side
-messages are looked up by their code; a code missing from a language falls
-back to English, then to the code itself.
+One catalog serves the daemon's messages and the touch screen's words:
+``messages.pot`` holds every string, named by its key (``msgctxt``), in
+English (``msgid``); ``<lang>/LC_MESSAGES/messages.po`` translates it. A new
+language is a .po file to add (Poedit, Weblate, ``pybabel init``), not code
+to change.
+
+A string missing from a language (not translated yet, or marked fuzzy)
+falls back string by string: to the language the catalog names in its
+``_fallback`` string (Bambara falls back to French: the crew reads French),
+then to English, then to the key itself. (A string, not a header field:
+translators' tools keep strings and drop headers they do not know.)
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import string
 from pathlib import Path
 
+from .po import PoError, read_po
+
 log = logging.getLogger(__name__)
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "web_ui" / "i18n"
-FALLBACK = "en"
+DOMAIN = "messages"
+#: the language of msgid, always complete
+SOURCE = "en"
+FALLBACK = SOURCE          # the name some callers know it by
 #: parameters that carry a code (who asked, what triggered): shown as ``value.<param>.<code>``'s
 #: or ``value.<code>``'s words when the catalog has them, so a French screen never reads
 #: "show" or "power_lost"
 CODE_PARAMS = ("origin", "by", "trigger", "config", "overridden")
 #: how each language writes a decimal number (the decimal comma in French)
 DECIMAL_MARK = {"fr": ",", "bm": ","}
+LANGUAGE_KEY = "_language"
+#: a string of each catalog: the language its missing strings come from (bm: fr)
+FALLBACK_KEY = "_fallback"
 
 
 class _Lenient(dict):
@@ -35,18 +53,74 @@ class _Lenient(dict):
 
 
 class Catalog:
-    def __init__(self, languages: dict[str, dict]):
+    def __init__(self, languages: dict[str, dict], fallbacks: dict[str, str] | None = None,
+                 total: int | None = None):
+        #: code -> {key: text}: only what that language itself translates
         self.languages = languages
+        self.fallbacks = fallbacks or {}
+        self.total = total if total is not None else len(languages.get(SOURCE, {}))
 
     @classmethod
     def load(cls, directory: Path = CATALOG_DIR) -> "Catalog":
-        languages = {}
-        for path in sorted(Path(directory).glob("*.json")):
+        directory = Path(directory)
+        try:
+            template, _ = read_po(directory / f"{DOMAIN}.pot")
+        except (OSError, PoError) as exc:
+            log.error("message catalog %s unusable: %s", directory / f"{DOMAIN}.pot", exc)
+            template = {}
+        languages = {SOURCE: {key: e.source for key, e in template.items()}}
+        fallbacks = {}
+        for path in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+            code = path.parent.parent.name
             try:
-                languages[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                entries, _ = read_po(path)
+            except (OSError, PoError) as exc:
                 log.error("message catalog %s unusable: %s", path, exc)
-        return cls(languages)
+                continue
+            # only the template's keys count: a string the code no longer asks for is noise
+            languages[code] = {key: e.text for key, e in entries.items()
+                               if e.text and not e.fuzzy and key in template}
+            fallbacks[code] = languages[code].get(FALLBACK_KEY) or SOURCE
+        return cls(languages, fallbacks, len(template))
+
+    # --- which languages -------------------------------------------------------------
+
+    def chain(self, lang: str) -> list[str]:
+        """Where ``lang``'s missing strings come from, in order, ending with English."""
+        out = []
+        while lang in self.languages and lang not in out:
+            out.append(lang)
+            lang = self.fallbacks.get(lang, SOURCE)
+        if SOURCE not in out:
+            out.append(SOURCE)
+        return out
+
+    def complete_pct(self, lang: str) -> float:
+        if lang == SOURCE:
+            return 100.0
+        return 100.0 * len(self.languages.get(lang, {})) / self.total if self.total else 0.0
+
+    def name(self, lang: str) -> str:
+        return self.text(LANGUAGE_KEY, lang) if lang in self.languages else lang
+
+    def offered(self, min_pct: float) -> dict[str, str]:
+        """The languages translated at least ``min_pct`` %, with their own names."""
+        return {code: self.languages[code].get(LANGUAGE_KEY, code)
+                for code in sorted(self.languages) if self.complete_pct(code) >= min_pct}
+
+    def missing(self, lang: str) -> list[tuple[str, str]]:
+        """(key, English) of every string ``lang`` does not translate yet."""
+        own = self.languages.get(lang, {})
+        return [(key, text) for key, text in self.languages[SOURCE].items() if key not in own]
+
+    def words(self, lang: str) -> dict[str, str]:
+        """Every string in ``lang``, missing ones from its fallbacks (for the touch screen)."""
+        merged: dict[str, str] = {}
+        for code in reversed(self.chain(lang)):
+            merged.update(self.languages[code])
+        return merged
+
+    # --- one message -------------------------------------------------------------------
 
     def message(self, key: str, data: dict, lang: str, relays=None) -> str:
         """``key``'s text with ``data`` in it, and the names in it (a relay's label, a
@@ -56,7 +130,7 @@ class Catalog:
         relay = params.get("relay")
         if relays and relay in relays:
             label = relays[relay].label
-            params["label"] = label.get(lang) or label.get("en") or relay
+            params["label"] = label.get(lang) or label.get("fr") or label.get("en") or relay
         for key_in, key_out in (("state", "state_label"), ("old", "old_label"), ("new", "new_label")):
             if isinstance(params.get(key_in), str):
                 params[key_out] = self.text(f"state.{params[key_in]}", lang)
@@ -76,11 +150,11 @@ class Catalog:
         return self.text(key, lang, params)
 
     def has(self, key: str, lang: str) -> bool:
-        return any(key in self.languages.get(code, {}) for code in (lang, FALLBACK))
+        return any(key in self.languages.get(code, {}) for code in self.chain(lang))
 
     def text(self, key: str, lang: str, params: dict | None = None) -> str:
         template = None
-        for code in (lang, FALLBACK):
+        for code in self.chain(lang):
             template = self.languages.get(code, {}).get(key)
             if template is not None:
                 break
@@ -92,8 +166,7 @@ class Catalog:
             return template
 
 
-
-def _tidy(params: dict, lang: str = FALLBACK) -> dict:
+def _tidy(params: dict, lang: str = SOURCE) -> dict:
     """Numbers as a person writes them in ``lang``: 107.3 (107,3 in French), not 107.30000000001."""
     mark = DECIMAL_MARK.get(lang, ".")
     out = {}

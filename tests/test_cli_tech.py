@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from appliance.i18n import CATALOG_DIR
+from appliance.i18n import CATALOG_DIR, Catalog
 from appliance.reports import NOT_SUMMED, SUMMED
 
 from .helpers import BIN, RigProcess, wait_for
@@ -102,7 +102,7 @@ def test_status_has_a_line_for_each_part_of_the_rig(evening):
 def test_status_follows_lang_with_the_daemons_catalogs(evening):
     fr = evening.status.fr
     assert fr.returncode == 0, fr.stderr
-    words = json.loads((CATALOG_DIR / "fr.json").read_text(encoding="utf-8"))
+    words = Catalog.load(CATALOG_DIR).languages["fr"]
     assert "EN LIGNE" in line(fr.stdout, words["cli.label.generator"])
     assert "projector allumé" in line(fr.stdout, words["cli.label.relays"])
     player = line(fr.stdout, words["cli.label.player"])

@@ -25,9 +25,9 @@ QUICK = {
 
 
 def catalogs():
-    fr = json.loads((REPO / "web_ui/i18n/fr.json").read_text())
-    en = json.loads((REPO / "web_ui/i18n/en.json").read_text())
-    return fr, en
+    from appliance.i18n import Catalog
+    catalog = Catalog.load()
+    return catalog.languages["fr"], catalog.languages["en"]
 
 
 @pytest.fixture

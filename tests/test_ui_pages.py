@@ -24,7 +24,7 @@ EN_MONTHS = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b")
 
 
 def english(text: str) -> list[str]:
-    """English words in ``text``: words of en.json that no French message uses, am/pm,
+    """English words in ``text``: English words of the catalog that no French message uses, am/pm,
     English month names, codes."""
     fr, en = catalogs()
     words = lambda t: set(re.findall(r"[A-Za-zÀ-ÿ]+", t))

@@ -18,6 +18,7 @@ from .monitor import cmd_events, cmd_history, cmd_status, cmd_watch
 from .recording import cmd_extract, cmd_mark, cmd_record, cmd_recordings
 from .records import cmd_export, cmd_prune, cmd_report, cmd_screening
 from .clock import cmd_clock
+from .i18n import cmd_i18n
 from .show import cmd_projector, cmd_relay, cmd_show, cmd_shutdown
 from .sim import cmd_sim
 
@@ -214,4 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("shutdown", help="save everything, switch off, power the Pi off")
     s.set_defaults(func=cmd_shutdown)
+
+    s = sub.add_parser("i18n", help="the translations: how complete, and what is missing")
+    isub = s.add_subparsers(dest="what", metavar="WHAT")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--min", type=float, default=90.0,
+                   help="%% translated for the screen to offer a language ([web] "
+                        "languages_min_complete; default 90)")
+    m = isub.add_parser("missing", help="the strings LANG does not translate yet")
+    m.add_argument("lang", metavar="LANG")
+    m.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_i18n, offline=True, what=None)
     return p

@@ -1,9 +1,9 @@
 """rigctl's words in the technician's language (``--lang``, else ``$LANG``).
 
 They live in the catalogs the daemon and the touch screen use
-(``web_ui/i18n/<lang>.json``, keys ``cli.*``, and ``state.*`` for the show's
-states), so a translator edits one file per language and a Bambara
-``bm.json`` reaches rigctl too. They are read from this installation's
+(``web_ui/i18n/``, keys ``cli.*``, and ``state.*`` for the show's states),
+so a translator edits one catalog per language and a Bambara translation
+reaches rigctl too. They are read from this installation's
 files, not asked of rigd: the words are rigctl's own, and `watch` should
 not cost a request more per refresh. A missing word falls back to English.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..i18n import FALLBACK, Catalog
+from ..i18n import SOURCE, Catalog
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +28,7 @@ class Words:
               "projector", "pi", "office", "disk")
 
     def __init__(self, lang: str | None):
-        self.lang = lang if lang in _catalog().languages else FALLBACK
+        self.lang = lang if lang in _catalog().languages else SOURCE
         self.width = max(10, max(len(self(f"label.{k}")) for k in self.LABELS) + 1)
 
     def __call__(self, key: str, default: str | None = None, **params) -> str:

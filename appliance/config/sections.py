@@ -100,6 +100,9 @@ class StorageConfig:
 class WebConfig:
     listen: str = _opt("127.0.0.1:8080", doc="host:port of the API and touch UI")
     language: str = _opt("fr", doc="language of messages when a client asks for none")
+    languages_min_complete: float = _opt(
+        90.0, min=0.0, max=100.0,
+        doc="the screen offers a language once this % of its catalog is translated")
     pin: str = _opt("", doc="PIN asked of every client; required when listen is not loopback")
     kiosk_listen: str = _opt("127.0.0.1:8081",
                              doc="the touch screen's own loopback listener (its own workers, no "

@@ -20,7 +20,8 @@ def lang() -> str:
     asked = request.args.get("lang")
     if asked:
         return asked
-    best = request.accept_languages.best_match(list(d.catalog.languages))
+    best = request.accept_languages.best_match(
+        list(d.catalog.offered(d.config.web.languages_min_complete)))
     return best or d.config.web.language
 
 

@@ -80,8 +80,9 @@ def events_stream():
 
 @stream.get("/i18n")
 def languages():
+    """The languages the screen offers: those translated enough ([web] languages_min_complete)."""
     d = daemon()
-    return jsonify({code: cat.get("_language", code) for code, cat in d.catalog.languages.items()})
+    return jsonify(d.catalog.offered(d.config.web.languages_min_complete))
 
 
 @stream.get("/i18n/<code>")
@@ -89,6 +90,4 @@ def catalog(code: str):
     d = daemon()
     if code not in d.catalog.languages:
         abort(404, f"no catalog {code!r}; there are: {', '.join(d.catalog.languages)}")
-    merged = dict(d.catalog.languages.get("en", {}))
-    merged.update(d.catalog.languages[code])      # missing words fall back to English
-    return jsonify(merged)
+    return jsonify(d.catalog.words(code))      # missing words from its fallbacks, string by string

@@ -12,6 +12,7 @@ const ui = {
   screen: "home",
   library: [],
   languages: {},
+  offered: {},
   programme: [],
   alerts: [],
   unseen: 0,
@@ -29,6 +30,12 @@ function T(key, params) {
   return text;
 }
 
+// The languages translated enough to offer (GET /api/i18n); the banner's button goes round them.
+function nextLanguage() {
+  const codes = Object.keys(ui.offered);
+  return codes[(codes.indexOf(ui.lang) + 1) % codes.length] || "fr";
+}
+
 async function loadLanguage(lang) {
   const reply = await fetch(`/api/i18n/${lang}`);
   if (!reply.ok) return;
@@ -40,7 +47,8 @@ async function loadLanguage(lang) {
   document.documentElement.lang = lang;
   $$("[data-i18n]").forEach((el) => { el.textContent = T(el.dataset.i18n); });
   $$("[data-i18n-placeholder]").forEach((el) => { el.placeholder = T(el.dataset.i18nPlaceholder); });
-  $("#lang").textContent = lang === "fr" ? "EN" : "FR";
+  $("#lang").textContent = nextLanguage().toUpperCase();
+  $("#lang").classList.toggle("hidden", Object.keys(ui.offered).length < 2);
   if (ui.status) render(ui.status);
   renderAlerts();
   if (ui.screen === "programme") loadProgramme();
@@ -648,7 +656,7 @@ const actions = {
   "count-plus": (el) => { const i = $("input", el.parentElement); i.value = (+i.value || 0) + 1; },
   "count-minus": (el) => { const i = $("input", el.parentElement); i.value = Math.max(0, (+i.value || 0) - 1); },
   "screening-save": () => saveScreening(),
-  language: () => loadLanguage(ui.lang === "fr" ? "en" : "fr"),
+  language: () => loadLanguage(nextLanguage()),
   report: () => { window.location.href = "/report"; },
   export: async () => {
     const { targets } = await api("GET", "/api/export/targets");
@@ -724,7 +732,8 @@ setInterval(() => { if (ui.screen === "debate") api("GET", "/api/status?level=1"
 (async function start() {
   const state = await fetch("/api/login").then((r) => r.json()).catch(() => ({ ok: true }));
   if (!state.ok) $("#pinpad").classList.remove("hidden");
-  await loadLanguage(ui.lang);
+  ui.offered = await fetch("/api/i18n").then((r) => r.json()).catch(() => ({ fr: "Français" }));
+  await loadLanguage(ui.offered[ui.lang] ? ui.lang : Object.keys(ui.offered)[0] || "fr");
   if (state.session) showLogout(true);
   loadAlerts().catch(() => {});
   loadProgramme().catch(() => {});
