@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify
 
 from ..extracts import cut_extract
+from ..languages import normalise
+from ..packs import clean_languages
 from ..recording import RecordingError, Session, sessions
 from ..screenings import ScreeningError, check_patch
 from ..refusal import Refused
@@ -74,9 +76,19 @@ def extract():
     for key, value in numbers.items():
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             abort(400, f"{key}: expected a number")
+    languages = b.get("languages")
+    if languages is not None:
+        codes = [x if x == "unknown" else normalise(x) for x in languages] \
+            if isinstance(languages, list) and all(isinstance(x, str) for x in languages) else None
+        if not codes or len(codes) > 10 or clean_languages(codes) != list(dict.fromkeys(codes)):
+            abort(400, 'languages: a list of language codes such as ["bam", "fra"] (or ["unknown"])')
+        languages = codes
     rec = d.config.recording
+    session = Session.load(path)
     try:
-        job = d.jobs.start("extract", cut_extract, Session.load(path), d.library.root / "extracts",
+        # what the extract carries along the chain: read here (a few small records), cut in the job
+        origin = d.dialogue.origin_for(session.data, languages)
+        job = d.jobs.start("extract", cut_extract, session, d.library.root / "extracts", origin=origin,
                            mark=numbers["mark"], start=numbers["from"], end=numbers["to"],
                            before_s=numbers["before"] if numbers["before"] is not None else rec.extract_before_s,
                            after_s=numbers["after"] if numbers["after"] is not None else rec.extract_after_s,
