@@ -217,7 +217,9 @@ class Importer:
         plan = open_pack(source, roots) if self.dialogue is not None else None
         plan = plan or scan_source(source, roots)
         try:
-            if not plan.files and not plan.refused:
+            # a pack with only withdrawals in it still has something to say
+            words = isinstance(plan, PackPlan) and (plan.pack["withheld"] or plan.pack["screenings"])
+            if not plan.files and not plan.refused and not words:
                 raise Refused("import_nothing", source=str(source))
             total = sum(size for _, size in plan.files)
             free = shutil.disk_usage(self.library.root).free

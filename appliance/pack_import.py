@@ -36,7 +36,7 @@ from pathlib import Path
 from .files import (Grew, below_roots, fsync_dir, lexical, open_dir_nofollow, open_regular,
                     read_bounded, relative_parts, sha256_fd, write_json_atomic)
 from .library import PARTIAL, VIDEO_SUFFIXES
-from .packs import (MAX_PACK_BYTES, MAX_SIDECAR_BYTES, PACK_FILE, clean_sidecar, parse_manifest,
+from .packs import (MAX_PACK_BYTES, MAX_PACK_EXTRACTS, MAX_SIDECAR_BYTES, PACK_FILE, clean_sidecar, parse_manifest,
                     parse_pack, sidecar_of)
 from .refusal import Refused
 from .stick import MANIFEST, MAX_MANIFEST, ROOT, _size_at
@@ -125,6 +125,9 @@ def open_pack(source, roots) -> PackPlan | None:
         for rel in sorted(manifest):
             parts = relative_parts(rel)
             if parts and len(parts) == 2 and parts[0] == "films" and Path(rel).suffix.lower() in VIDEO_SUFFIXES:
+                if len(plan.films) >= MAX_PACK_EXTRACTS:
+                    plan.refused.append({"name": rel, "reason": "too_many"})
+                    continue
                 plan.films.append((rel, _size_at(fd, rel) or 0))
         if pack["too_many"]:
             plan.refused.append({"name": PACK_FILE, "reason": "too_many"})
@@ -248,6 +251,11 @@ class PackImport:
             fsync_dir(folder)
         finally:
             temp.unlink(missing_ok=True)
+        consent = meta["consent"]
+        if consent["withheld"]:          # its sidecar says it was withdrawn: the word is kept here
+            self.dialogue.consent.withdraw("extract", entry["sha256"], consent["by"] or "", consent["reason"] or "",
+                                           rig=consent["rig"] or self.plan.pack["rig"], at=consent["at"],
+                                           origin="pack")
         return {"file": entry["file"], "path": f"extracts/{target.name}", "id": entry["sha256"],
                 "village": (meta["place"] or {}).get("village"), "date": meta["date"], "rig": meta["rig"]}
 
