@@ -209,7 +209,9 @@ def test_a_chain_from_village_to_village_across_two_rigs(rig_process, usb, media
     report = a.get("/api/report")[1]["dialogue"]
     assert report["chains"][0]["villages_reached"] == 3 and report["chains"][0]["people"] == 135 + 71 + 67
     one = a.get("/api/dialogue/rig-a:1")[1]["chain"]
-    assert {e["id"] for e in one["extracts"]} >= {good["id"], answer["id"]}
+    assert {e["id"]: e["path"] for e in one["extracts"]}[answer["id"]] == answer_on_a["path"]
+    shown = ok(a.rigctl("dialogue", "show", "rig-a:1"))
+    assert answer_on_a["path"] in shown and "une femme de Kolokani" in shown
 
     # --- consent withdrawn in Didiéni travels to B -------------------------------------
     out = ok(a.rigctl("consent", "withdraw", good["id"][:12], "--by", "Awa", "--reason", "a changé d'avis"))
