@@ -170,10 +170,11 @@ class ProgrammeRunner:
         with self._lock:
             if self.index is None:
                 raise ProgrammeError("nothing is playing")
-            if self.index + 1 >= len(self.items):
+            following = self._playable_after(self.index)
+            if following is None:
                 self._finish()
             else:
-                self._start(self.index + 1)
+                self._start(following)
         self._flush()
 
     def stop(self) -> None:
@@ -250,10 +251,26 @@ class ProgrammeRunner:
                 return
             if reason != "eof":
                 return
-            if self.index + 1 < len(self.items):
-                self._start(self.index + 1)
-            else:
+            following = self._playable_after(self.index)
+            if following is None:
                 self._finish()
+            else:
+                self._start(following)
+
+    def _playable_after(self, index: int) -> int | None:
+        """The next item, passing over an extract whose consent was withdrawn during the
+        evening (appliance.consent): it is never shown, even from a programme already running."""
+        consent = getattr(self.library, "consent", None)
+        table = consent.table() if consent is not None else {}
+        for n in range(index + 1, len(self.items)):
+            item = self.items[n]
+            record = consent.withheld(consent.meta_of(item.get("path")), table) \
+                if consent is not None and item["kind"] == "media" else None
+            if record is None:
+                return n
+            self.events.emit("programme.withheld_skipped", "warning", "player", path=item.get("path"),
+                             by=record.get("by") or "—")
+        return None
 
     def _finish(self) -> None:
         self.index = None
