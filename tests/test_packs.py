@@ -186,3 +186,20 @@ def test_an_old_extract_gets_its_id_and_origin_once(rigs, media):
     assert meta["session"] == f"rig-a:{session.id}" and meta["chain"] == "rig-a:1"
     assert meta["note"] == "une voix"
     assert a.dialogue.upgrade_sidecars() == 0
+
+
+def test_the_office_export_is_a_pack_too_its_extracts_come_as_extracts(tmp_path, rigs, media):
+    a, b = rigs("rig-a"), rigs("rig-b")
+    _, made = a.evening("Sikasso", media["extract"], 2)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a.exporter.run(stick)
+    pack = json.loads((stick / ROOT / PACK_FILE).read_text())
+    assert pack["kind"] == "full" and len(pack["extracts"]) == 2
+    assert [n["id"] for n in pack["screenings"]] == ["rig-a:1"]
+    p = b.importer.run(stick)
+    assert p["summary"]["extracts"] == 2 and p["summary"]["villages"] == 1
+    assert sorted(i["kind"] for i in b.library.scan()) == ["extract", "extract"]    # not the debate
+    chain = b.dialogue.chain("rig-a:1")
+    assert chain["steps"][0]["audience"] == {"women": 3, "men": 4, "youth": 5}
+    assert [e["path"] for e in chain["extracts"]] == [f"extracts/{m['file']}" for m in made]
