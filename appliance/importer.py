@@ -37,7 +37,7 @@ from .files import (Grew, below_roots, fsync_dir, lexical, open_dir_nofollow, op
                     read_bounded, sha256_fd)
 from .library import PARTIAL, VIDEO_SUFFIXES, Library
 from .jobs import Jobs
-from .pack_import import PackImport, PackPlan, open_pack
+from .pack_import import PackImport, PackPlan, find_pack, read_pack
 from .refusal import Refused
 
 log = logging.getLogger(__name__)
@@ -214,26 +214,33 @@ class Importer:
         return self.progress()
 
     def _plan(self, source, roots) -> Plan:
-        plan = open_pack(source, roots) if self.dialogue is not None else None
-        plan = plan or scan_source(source, roots)
+        # a pack is only found here; it is read and checked in the job (a stick may be slow)
+        plan = find_pack(source, roots) if self.dialogue is not None else None
+        if plan is not None:
+            return plan
+        plan = scan_source(source, roots)
         try:
-            # a pack with only withdrawals in it still has something to say
-            words = isinstance(plan, PackPlan) and (plan.pack["withheld"] or plan.pack["screenings"])
-            if not plan.files and not plan.refused and not words:
+            if not plan.files and not plan.refused:
                 raise Refused("import_nothing", source=str(source))
-            total = sum(size for _, size in plan.files)
-            free = shutil.disk_usage(self.library.root).free
-            if total + SPACE_MARGIN > free:
-                raise Refused("import_no_space", need_mb=round(total / 2**20),
-                              free_mb=round(max(0, free - SPACE_MARGIN) / 2**20))
+            self._room_for(plan)
         except BaseException:
             plan.close()
             raise
         return plan
 
+    def _room_for(self, plan) -> None:
+        total = sum(size for _, size in plan.files)
+        free = shutil.disk_usage(self.library.root).free
+        if total + SPACE_MARGIN > free:
+            raise Refused("import_no_space", need_mb=round(total / 2**20),
+                          free_mb=round(max(0, free - SPACE_MARGIN) / 2**20))
+
     def _run_safely(self, plan: Plan) -> None:
         try:
             self._run(plan)
+        except Refused as exc:          # a damaged pack, no room: said in the crew's words
+            self._update(state="failed", error=exc.code, refusal={"code": exc.code, "data": exc.data},
+                         current=None)
         except Exception as exc:        # the daemon must outlive any import
             log.exception("import from %s failed", plan.source)
             self._update(state="failed", error=str(exc), current=None)
@@ -242,6 +249,10 @@ class Importer:
 
     def _run(self, plan: Plan, on_chunk=None) -> None:
         self.library.clean_partials()
+        self._update(refusal=None)
+        if isinstance(plan, PackPlan) and plan.pack is None:
+            read_pack(plan)
+            self._room_for(plan)
         total = sum(size for _, size in plan.files)
         self._update(state="running", source=str(plan.source), files_total=len(plan.files),
                      files_done=0, bytes_total=total, bytes_done=0, current=None, copied=[],

@@ -1,7 +1,7 @@
 """Importing another rig's pack (appliance.packs): every file checked before it enters.
 
-    >>> plan = open_pack("/media/usb0", roots)      # None when it is not a pack
-    >>> PackImport(importer, plan).run()            # in the importer's job
+    >>> plan = find_pack("/media/usb0", roots)      # None when it is not a pack
+    >>> read_pack(plan); PackImport(importer, plan).run()    # in the importer's job
 
 A stick's folder (or its ``mdu-rig-export/``) holding ``pack.json`` and
 ``MANIFEST.sha256`` is a pack. pack.json must match its line in the
@@ -64,6 +64,8 @@ class PackPlan:
     @property
     def files(self):
         """(name, size) of what will be copied: the progress counts these."""
+        if self.pack is None:
+            return []
         return [(f"extracts/{e['file']}", e["size"]) for e in self.pack["extracts"]] + self.films
 
     def close(self) -> None:
@@ -87,9 +89,9 @@ def _read_small(fd: int, parts: list[str], limit: int) -> bytes:
         os.close(handle)
 
 
-def open_pack(source, roots) -> PackPlan | None:
-    """The pack at ``source`` (the folder, or the stick holding ``mdu-rig-export/``), its
-    pack.json checked against the manifest; None when ``source`` holds no pack."""
+def find_pack(source, roots) -> PackPlan | None:
+    """The pack at ``source`` (the folder, or the stick holding ``mdu-rig-export/``), found by
+    its two files, not read yet (:func:`read_pack`, in the job); None when it holds none."""
     where = lexical(source)
     if roots is not None and below_roots(where, roots) is None:
         raise Refused("import_not_removable", path=str(where))
@@ -97,48 +99,48 @@ def open_pack(source, roots) -> PackPlan | None:
         fd = open_dir_nofollow(where)
     except OSError:
         return None
+    if _regular_at(fd, PACK_FILE) and _regular_at(fd, MANIFEST):
+        return PackPlan(where, fd, None, None)
     try:
-        if not (_regular_at(fd, PACK_FILE) and _regular_at(fd, MANIFEST)):
-            try:
-                inner = open_dir_nofollow(ROOT, dir_fd=fd)
-            except OSError:
-                os.close(fd)
-                return None
-            os.close(fd)
-            fd, where = inner, where / ROOT
-            if not (_regular_at(fd, PACK_FILE) and _regular_at(fd, MANIFEST)):
-                os.close(fd)
-                return None
-        try:
-            manifest = parse_manifest(_read_small(fd, [MANIFEST], MAX_MANIFEST).decode("utf-8", "replace"))
-            raw = _read_small(fd, [PACK_FILE], MAX_PACK_BYTES)
-        except (OSError, ValueError) as exc:
-            raise Refused("import_pack_damaged", file=PACK_FILE if "pack" in str(exc) else MANIFEST,
-                          reason=str(exc)[:100]) from None
-        if hashlib.sha256(raw).hexdigest() != manifest.get(PACK_FILE):
-            raise Refused("import_pack_damaged", file=PACK_FILE, reason="checksum")
-        try:
-            pack = parse_pack(raw)
-        except ValueError as exc:
-            raise Refused("import_pack_damaged", file=PACK_FILE, reason=str(exc)) from None
-        plan = PackPlan(where, fd, pack, manifest)
-        for rel in sorted(manifest):
-            parts = relative_parts(rel)
-            if parts and len(parts) == 2 and parts[0] == "films" and Path(rel).suffix.lower() in VIDEO_SUFFIXES:
-                if len(plan.films) >= MAX_PACK_EXTRACTS:
-                    plan.refused.append({"name": rel, "reason": "too_many"})
-                    continue
-                plan.films.append((rel, _size_at(fd, rel) or 0))
-        if pack["too_many"]:
-            plan.refused.append({"name": PACK_FILE, "reason": "too_many"})
-        return plan
-    except BaseException:
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        raise
+        inner = open_dir_nofollow(ROOT, dir_fd=fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if _regular_at(inner, PACK_FILE) and _regular_at(inner, MANIFEST):
+        return PackPlan(where / ROOT, inner, None, None)
+    os.close(inner)
+    return None
+
+
+def read_pack(plan: PackPlan) -> None:
+    """Read the manifest and pack.json (bounded), check pack.json against its line in the
+    manifest: Refused("import_pack_damaged") names what is wrong, and nothing is taken."""
+    fd = plan.fd
+    try:
+        manifest = parse_manifest(_read_small(fd, [MANIFEST], MAX_MANIFEST).decode("utf-8", "replace"))
+    except (OSError, ValueError) as exc:
+        raise Refused("import_pack_damaged", file=MANIFEST, reason=str(exc)[:100]) from None
+    try:
+        raw = _read_small(fd, [PACK_FILE], MAX_PACK_BYTES)
+    except (OSError, ValueError) as exc:
+        raise Refused("import_pack_damaged", file=PACK_FILE, reason=str(exc)[:100]) from None
+    if hashlib.sha256(raw).hexdigest() != manifest.get(PACK_FILE):
+        raise Refused("import_pack_damaged", file=PACK_FILE, reason="checksum")
+    try:
+        plan.pack = parse_pack(raw)
+    except ValueError as exc:
+        raise Refused("import_pack_damaged", file=PACK_FILE, reason=str(exc)) from None
+    plan.manifest = manifest
+    for rel in sorted(manifest):
+        parts = relative_parts(rel)
+        if parts and len(parts) == 2 and parts[0] == "films" and Path(rel).suffix.lower() in VIDEO_SUFFIXES:
+            if len(plan.films) >= MAX_PACK_EXTRACTS:
+                plan.refused.append({"name": rel, "reason": "too_many"})
+                continue
+            plan.films.append((rel, _size_at(fd, rel) or 0))
+    if plan.pack["too_many"]:
+        plan.refused.append({"name": PACK_FILE, "reason": "too_many"})
 
 
 def _free_name(folder: Path, name: str) -> Path:

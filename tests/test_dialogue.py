@@ -254,3 +254,9 @@ def test_a_chain_from_village_to_village_across_two_rigs(rig_process, usb, media
     result = b.rigctl("import", str(plain))
     assert result.returncode == 0 and "film-du-soir.mkv" in result.stdout, result.stdout + result.stderr
     assert (films_b / "film-du-soir.mkv").exists(), result.stdout
+
+    # a pack whose pack.json is not the one its manifest vouches for: nothing at all is taken
+    pack_json = stick_a2 / "mdu-rig-export" / "pack.json"
+    pack_json.write_text(pack_json.read_text().replace("rig-a", "rig-x"))
+    result = b.rigctl("--lang", "fr", "import", str(stick_a2))
+    assert result.returncode == 1 and "paquet sur la clé est endommagé (pack.json" in result.stderr, result.stderr

@@ -48,9 +48,12 @@ def library_import():
 
 @programme.get("/library/import")
 def library_import_progress():
-    p = daemon().importer.progress()
+    d = daemon()
+    p = d.importer.progress()
     # a pack's import: "12 extracts from 3 villages, 1 skipped (damaged)", in the reader's words
     p["message"] = import_message(p.get("summary"), lang())
+    if p.get("refusal"):               # why the job stopped (a damaged pack), in those words too
+        p["error"] = d.message(f"refusal.{p['refusal']['code']}", p["refusal"]["data"], lang())
     return jsonify(p)
 
 
