@@ -30,7 +30,10 @@ from .devices.microphone import SoundDeviceMicrophone, ToneMicrophone, input_dev
 from .devices.player import Player
 from .devices.projector import ProjectorPoller, make_projector
 from .sim import wiring
+from .consent import Consent
+from .dialogue import Dialogue
 from .importer import Importer
+from .packs import rig_id
 from .jobs import Jobs
 from .library import Library
 from .loads import build_loads
@@ -103,7 +106,8 @@ class Daemon(Liveness):
         self.inputs = buttons.make_inputs(config.inputs, self.pin_factory, self.events, self.rig)
         self.library = Library(data_dir / "media", self.store)
         self.library.clean_partials()
-        self.importer = Importer(self.library, self.events, jobs=self.jobs)
+        self.library.consent = self.consent = Consent(self.store, self.clock, rig_id(config),
+                                                      self.library.root / "extracts", self.events)
         self.programme = self._make_programme(saved)
         self.microphone = self._make_microphone()
         self.recorder = Recorder(config, self.storage.recordings_dir, make_camera(config.camera),
@@ -119,9 +123,12 @@ class Daemon(Liveness):
         self.screenings = Screenings(self.store, self.clock)
         self.rig.screenings = self.screenings
         self.clock_watch.records = [self.screenings, self.recorder]
+        self.dialogue = Dialogue(self.store, self.screenings, self.consent, rig_id(config),
+                                 self.library.root / "extracts", self.recorder.root)
+        self.importer = Importer(self.library, self.events, jobs=self.jobs, dialogue=self.dialogue)
         self.exporter = Exporter(self.screenings, self.store, self.recorder.root,
                                  self.library.root / "extracts", self.clock, self.events,
-                                 jobs=self.jobs)
+                                 jobs=self.jobs, dialogue=self.dialogue)
         self.fleet.attach(self.events, self.screenings, status=self.status,
                           checklist=lambda: checks.checklist(self))
         self._carry_on_screening(saved)
@@ -200,7 +207,8 @@ class Daemon(Liveness):
                                  on_finished=lambda: self.rig.post(Msg("player.finished", "player")),
                                  on_playing=lambda info: self.rig.post(Msg("player.playing", "player", info)),
                                  on_file_end=lambda reason, path, error: self.rig.post(Msg(
-                                     "player.end", "player", {"reason": reason, "path": path, "error": error})))
+                                     "player.end", "player", {"reason": reason, "path": path, "error": error})),
+                                 on_item=lambda item: self.rig.note_screened(item))
         self.rig.programme = runner
         if saved and saved["state"] == "screening":
             runner.resume_saved(self.config.show.resume_window_s)
@@ -280,8 +288,10 @@ class Daemon(Liveness):
             self.projector_poller.start()
         if self.rig.state != "idle" and self.programme is not None:
             self.jobs.submit("player.wake", self.rig.wake_player)     # back mid-show: black again
-        # Probe new films now rather than when the crew first opens the library.
-        threading.Thread(target=self.library.scan, name="library-scan", daemon=True).start()
+        # Probe new films now rather than when the crew first opens the library; give old
+        # extracts their id (a hash of each) for the dialogue, in the background too.
+        threading.Thread(target=lambda: (self.dialogue.upgrade_sidecars(), self.library.scan()),
+                         name="library-scan", daemon=True).start()
         threading.Thread(target=self.recorder.recover, args=(self._unfinished,),
                          name="recording-recovery", daemon=True).start()
         self._wait_for_api()

@@ -13,8 +13,16 @@ Layout on the stick::
         report.csv, report.json          one row per screening, and the totals
         screenings/<id>.json             each screening's whole record
         recordings/<session>/debate.mkv  the finalized debates, with their session.json
-        extracts/<name>.mkv (+ .json)    the extracts cut from them
+        extracts/<name>.mkv (+ .json)    the extracts cut from them, with their sidecars
+        report-dialogue.csv              the virtual dialogue: one row per step of each chain
+        pack.json                        what another rig reads (appliance.packs): the extracts,
+                                         consent withdrawals, the screenings of their chains
         MANIFEST.sha256                  every file's SHA-256 (sha256sum -c reads it)
+
+``extracts=True`` makes an extract pack: the same folder with only the
+extracts (every one not withheld, or those whose debate began after
+``since``), their sidecars, pack.json and the manifest. A withheld extract
+or debate is never copied; its withdrawal always is (in pack.json).
 
 Each file is copied under a temporary name, flushed, read back from the
 stick (not from memory) and checked against its SHA-256 before it takes
@@ -44,17 +52,19 @@ from pathlib import Path
 
 from .files import below_roots, lexical, open_dir_nofollow, sha256_of
 from .recording import FINAL_NAME, Session, sessions
-from .reports import report, to_csv
+from .packs import PACK_FILE, build_pack, sidecar_of
+from .reports import dialogue_csv, report, to_csv
 from .jobs import Jobs
 from .refusal import Refused
 
+from .prune import KEPT_UNEXPORTED, prune, prune_detail  # noqa: F401 (the API)
 from .stick import (MANIFEST, MARGIN, ROOT, Removable, Target, _blocks,  # noqa: F401 (the API)
                     _read_back_at, _size_at, _write_verified, check_export, verify_export)
 
 
 class Exporter:
     def __init__(self, screenings, store, recordings_root: Path, extracts_dir: Path, clock,
-                 events=None, jobs=None):
+                 events=None, jobs=None, dialogue=None):
         self.screenings = screenings
         self.store = store
         self.recordings_root = Path(recordings_root)
@@ -62,6 +72,8 @@ class Exporter:
         self.clock = clock
         self.events = events
         self.jobs = jobs or Jobs()
+        #: the virtual dialogue (appliance.dialogue): pack.json, consent; None: a bare export
+        self.dialogue = dialogue
         self._lock = threading.Lock()
         self._progress: dict = {"state": "idle"}
         self._verify: dict = {"state": "idle"}
@@ -76,53 +88,89 @@ class Exporter:
 
     # --- what goes on the stick -----------------------------------------------------
 
-    def plan(self, since: float | None = None) -> tuple[dict, list[tuple[Path, str]]]:
+    def plan(self, since: float | None = None, extracts_only: bool = False
+             ) -> tuple[dict, list[tuple[Path, str]]]:
+        """What goes on the stick: (the report, [(file here, name on the stick)]). A
+        withheld extract or debate never goes (consent: only its withdrawal travels)."""
+        if extracts_only:
+            return {"rows": [], "totals": {}, "screenings": [], "kind": "extracts"}, \
+                self._extract_files(None, since)
         now = self.clock.time()
         rep = report(self.screenings, self.store, self.recordings_root, now, since)
+        rep["kind"] = "full"
         files: list[tuple[Path, str]] = []
         ids = {r["id"] for r in rep["screenings"]}
         extract_names = set()
+        withheld = self._withheld_debates()
         for s in sessions(self.recordings_root):
             if s.data.get("screening") not in ids or not s.data.get("final") or not s.data.get("file"):
                 continue
+            extract_names.update(e["file"] for e in s.data.get("extracts", []))
+            if s.id in withheld:
+                continue
             files.append((s.path / FINAL_NAME, f"recordings/{s.id}/{FINAL_NAME}"))
             files.append((s.path / "session.json", f"recordings/{s.id}/session.json"))
-            extract_names.update(e["file"] for e in s.data.get("extracts", []))
-        for name in sorted(extract_names):
+        return rep, files + self._extract_files(extract_names, None)
+
+    def _withheld_debates(self) -> set[str]:
+        if self.dialogue is None:
+            return set()
+        rig = self.dialogue.rig
+        return {r["id"].split(":", 1)[1] for r in self.dialogue.consent.records()
+                if r["kind"] == "debate" and r["id"].startswith(rig + ":")}
+
+    def _extract_files(self, names: set[str] | None, since: float | None) -> list[tuple[Path, str]]:
+        """The extracts (``names``, or every one whose debate began after ``since``) with their
+        sidecars, leaving out the withheld."""
+        files = []
+        if self.dialogue is not None:
+            for e in self.dialogue.extracts():
+                if e["withheld"] or not e["present"] or (names is not None and e["file"] not in names):
+                    continue
+                if since is not None and (e.get("debate_started_at") or e.get("cut_at") or 0) < since:
+                    continue
+                src = self.extracts_dir / e["file"]
+                files += [(src, f"extracts/{src.name}"), (sidecar_of(src), f"extracts/{sidecar_of(src).name}")]
+            return files
+        for name in sorted(names or ()):
             src = self.extracts_dir / name
             if src.exists():
                 files.append((src, f"extracts/{name}"))
-                sidecar = src.with_suffix(src.suffix + ".json")
-                if sidecar.exists():
-                    files.append((sidecar, f"extracts/{sidecar.name}"))
-        return rep, files
+                if sidecar_of(src).exists():
+                    files.append((sidecar_of(src), f"extracts/{sidecar_of(src).name}"))
+        return files
 
-    def start(self, dest: str | Path, since: float | None = None, *, check) -> dict:
+    def start(self, dest: str | Path, since: float | None = None, *, check,
+              extracts: bool = False) -> dict:
         """Export in a job. ``check``: the target's rule (a :class:`Removable`), required
-        here; ``None`` only for a caller that vouches for ``dest`` (then never "removable")."""
+        here; ``None`` only for a caller that vouches for ``dest`` (then never "removable").
+        ``extracts``: an extract pack (the extracts and the withdrawals, no report)."""
         if "export" in self.jobs.running():
             raise Refused("export_running")
-        target, rep, files = self._check(dest, since, check)
+        target, rep, files = self._check(dest, since, check, extracts)
         self._set(state="starting")
         self.jobs.start("export", self._run_safely, target, rep, files,
                         busy=Refused("export_running"))
         return self.progress()
 
-    def run(self, dest: str | Path, since: float | None = None, check=None) -> dict:
+    def run(self, dest: str | Path, since: float | None = None, check=None,
+            extracts: bool = False) -> dict:
         """Export in the caller's thread. ``check=None``: the caller chose ``dest`` (a test,
         a tool); the export is done but not recorded as a copy on a removable device."""
-        target, rep, files = self._check(dest, since, check)
+        target, rep, files = self._check(dest, since, check, extracts)
         self._run(target, rep, files)
         return self.progress()
 
-    def _check(self, dest, since, check):
+    def _check(self, dest, since, check, extracts=False):
         target = check(dest) if check is not None else Target(lexical(dest))
         if not target.path.is_dir() or target.path.is_symlink():
             raise Refused("export_no_destination", path=str(dest))
         if os.path.islink(target.path / ROOT):
             raise Refused("export_link", path=str(target.path / ROOT))
-        rep, files = self.plan(since)
-        if not rep["rows"]:
+        rep, files = self.plan(since, extracts)
+        if extracts and not files and not (self.dialogue and self.dialogue.consent.records()):
+            raise Refused("export_no_extracts")
+        if not extracts and not rep["rows"]:
             raise Refused("export_nothing")
         need = 0
         try:
@@ -169,20 +217,58 @@ class Exporter:
     def _export(self, out_fd: int, target: Target, rep: dict, files) -> None:
         out = target.path / ROOT
         total = sum(src.stat().st_size for src, _ in files)
-        self._set(state="running", dest=str(out), files_total=len(files) + 2 + len(rep["screenings"]),
+        self._set(state="running", kind=rep["kind"], dest=str(out),
+                  files_total=len(files) + 2 + len(rep["screenings"]),
                   files_done=0, bytes_total=total, bytes_done=0, copied=0, skipped=0,
                   repaired=[], current=None, error=None, removable=target.removable)
         manifest: dict[str, str] = {}
         # the small files, rewritten each time: they change as the evenings are edited
-        small = {"report.csv": to_csv(rep["rows"], rep["totals"]).encode(),
-                 "report.json": json.dumps({"rows": rep["rows"], "totals": rep["totals"]},
-                                           ensure_ascii=False, indent=2).encode()}
+        small = {}
+        if rep["kind"] == "full":
+            small = {"report.csv": to_csv(rep["rows"], rep["totals"]).encode(),
+                     "report.json": json.dumps({"rows": rep["rows"], "totals": rep["totals"]},
+                                               ensure_ascii=False, indent=2).encode()}
+            if self.dialogue is not None:
+                section = self.dialogue.report_section()
+                small["report-dialogue.csv"] = dialogue_csv(section).encode()
         for record in rep["screenings"]:
             small[f"screenings/{record['id']}.json"] = json.dumps(record, ensure_ascii=False,
                                                                   indent=2).encode()
         for rel, data in small.items():
             manifest[rel] = _write_verified([data], out_fd, rel)
             self._bump(files=1)
+        self._copy_files(out_fd, files, manifest)
+        if self.dialogue is not None:
+            # written once the extracts are on the stick: it names them with their checksums
+            manifest[PACK_FILE] = _write_verified([self._pack(rep["kind"], files, manifest)],
+                                                  out_fd, PACK_FILE)
+        lines = "".join(f"{digest}  {rel}\n" for rel, digest in sorted(manifest.items()))
+        manifest_hash = _write_verified([lines.encode()], out_fd, MANIFEST)
+        self._mark_exported(files, manifest, str(out), target, manifest_hash)
+        p = self.progress()
+        if rep["kind"] == "extracts":
+            self._set(extracts=sum(1 for _, rel in files if not rel.endswith(".json")),
+                      withheld=len(self.dialogue.consent.records()))
+            if self.events:
+                self.events.emit("export.pack_done", "info", "export", dest=str(out),
+                                 extracts=self.progress()["extracts"], withheld=self.progress()["withheld"])
+        elif self.events:
+            self.events.emit("export.done", "info", "export", dest=str(out),
+                             screenings=len(rep["screenings"]), copied=p["copied"],
+                             skipped=p["skipped"], repaired=len(p["repaired"]))
+        self._set(state="done", current=None)
+
+    def _pack(self, kind: str, files, manifest: dict) -> bytes:
+        videos = [(src, rel) for src, rel in files if rel.startswith("extracts/") and not rel.endswith(".json")]
+        ids = set()
+        listed = []
+        for src, rel in videos:
+            ids.add(manifest[rel])
+            listed.append({"file": rel.split("/", 1)[1], "sha256": manifest[rel], "size": src.stat().st_size})
+        return build_pack(self.dialogue.rig, kind, self.clock.time(), listed,
+                          self.dialogue.consent.for_pack(), self.dialogue.for_pack(ids))
+
+    def _copy_files(self, out_fd: int, files, manifest: dict) -> None:
         for src, rel in files:
             self._set(current=rel)
             size = src.stat().st_size
@@ -197,15 +283,6 @@ class Exporter:
                     self._progress["repaired"].append(rel)
             manifest[rel] = _write_verified(_blocks(src), out_fd, rel, lambda n: self._bump(bytes_=n))
             self._bump(files=1, copied=1)
-        lines = "".join(f"{digest}  {rel}\n" for rel, digest in sorted(manifest.items()))
-        manifest_hash = _write_verified([lines.encode()], out_fd, MANIFEST)
-        self._mark_exported(files, manifest, str(out), target, manifest_hash)
-        p = self.progress()
-        if self.events:
-            self.events.emit("export.done", "info", "export", dest=str(out),
-                             screenings=len(rep["screenings"]), copied=p["copied"],
-                             skipped=p["skipped"], repaired=len(p["repaired"]))
-        self._set(state="done", current=None)
 
     def _bump(self, files: int = 0, bytes_: int = 0, copied: int = 0, skipped: int = 0) -> None:
         with self._lock:
@@ -278,62 +355,3 @@ class Exporter:
         with self._lock:
             self._verify.update(result, state="done", current=None)
         return result
-
-
-#: why prune kept a recording for want of a checked copy on a stick (the API's "kept_unexported")
-KEPT_UNEXPORTED = ("not_final", "never_exported", "not_on_stick", "changed", "already_removed")
-
-
-def prune(recordings_root: Path, keep_days: float, now: float) -> tuple[list[str], list[str]]:
-    """Delete recordings older than ``keep_days`` that were exported and verified on a
-    removable device.
-
-    Returns (deleted, kept because never exported there). A recording whose
-    only verified copies are not on a stick (an export to a folder of the
-    rig's own card, or recorded before the target was checked) is never
-    deleted, however old. :func:`prune_detail` says why for each one.
-    """
-    detail = prune_detail(recordings_root, keep_days, now)
-    return ([d["id"] for d in detail if d["removed"]],
-            [d["id"] for d in detail if d["why"] in KEPT_UNEXPORTED])
-
-
-def prune_detail(recordings_root: Path, keep_days: float, now: float) -> list[dict]:
-    """Prune, and say for every recording what was done and why: ``{"id", "removed",
-    "why", "age_days", "bytes", "dest"}``. ``why``: ``exported`` (removed: a copy on a stick
-    was read back and matches), ``too_recent``, ``not_final``, ``already_removed``,
-    ``never_exported``, ``not_on_stick`` (its only checked copies are not on removable
-    media), ``changed`` (the file is not the one that was verified)."""
-    out = []
-    for s in sessions(recordings_root):
-        final = s.path / FINAL_NAME
-        entry = {"id": s.id, "removed": False, "why": None, "bytes": None, "dest": None,
-                 "age_days": round((now - (s.data.get("started_at") or now)) / 86400, 1)}
-        out.append(entry)
-        if now - (s.data.get("started_at") or now) < keep_days * 86400:
-            entry["why"] = "too_recent"
-            continue
-        if s.data.get("pruned_at") and not final.exists():
-            entry["why"] = "already_removed"
-            continue
-        if not s.data.get("final") or not final.exists():
-            entry["why"] = "not_final"
-            continue
-        exported = [e for e in s.data.get("exported", []) if e.get("verified")]
-        verified = [e for e in exported if e.get("removable") is True and e.get("manifest_sha256")]
-        if not verified:
-            entry["why"] = "not_on_stick" if exported else "never_exported"
-            continue
-        # The file must still be the one that was verified on the stick.
-        digest = sha256_of(final)
-        match = [e for e in verified if e["sha256"] == digest]
-        if not match:
-            entry["why"] = "changed"
-            continue
-        entry.update(why="exported", bytes=final.stat().st_size, dest=match[-1].get("dest"))
-        final.unlink()
-        s.data["file"] = None
-        s.data["pruned_at"] = now
-        s.save()
-        entry["removed"] = True
-    return out

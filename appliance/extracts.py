@@ -10,17 +10,20 @@ never holds more than was asked. Left to itself ffmpeg begins on the one
 *before* ``start``: the recorder's keyframes fall a few milliseconds after
 each whole second (2.021 s), so "from 2 to 6" began at 0.021 s and lasted
 6 s instead of 4. A sidecar ``.json`` carries where and when
-the debate was filmed and the mark's note, so the library shows it.
+the debate was filmed, the mark's note, and what the virtual dialogue needs
+(its id, rig, chain, parents, languages, consent: see appliance.packs), so
+the library shows it and another rig can follow the chain.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 
-from .files import fsync_dir, fsync_file, write_json_atomic
+from .files import fsync_dir, fsync_file, sha256_of, write_json_atomic
 from .recording import FINAL_NAME, RecordingError, Session, place_label, probe_duration, slug
 
 
@@ -105,7 +108,11 @@ def existing(session: Session, extracts_dir: Path, *, mark: int | None = None,
 
 def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None,
                 start: float | None = None, end: float | None = None,
-                before_s: float = 10.0, after_s: float = 50.0) -> Path:
+                before_s: float = 10.0, after_s: float = 50.0, origin: dict | None = None,
+                clock=time) -> Path:
+    """Cut, then write the sidecar: ``origin`` (:meth:`appliance.dialogue.Dialogue.origin_for`:
+    rig, screening, debate, chain, parents, languages, consent) with the cut's own figures and
+    the video's SHA-256, its id on every rig."""
     if not session.data.get("final") or not session.data.get("file"):
         raise RecordingError(f"{session.id} is not finalized yet: stop the recording first")
     start, end, found = window(session, mark=mark, start=start, end=end,
@@ -137,9 +144,11 @@ def cut_extract(session: Session, extracts_dir: Path, *, mark: int | None = None
         temp.unlink(missing_ok=True)
         raise RecordingError(f"cutting the extract failed: {result.stderr.strip()[-300:]}")
     fsync_file(temp)
+    digest = sha256_of(temp)
     meta = {"title": title, "place": place, "date": day, "session": session.id,
+            **(origin or {}), "id": digest, "sha256": digest,
             "from_s": round(start, 1), "to_s": round(end, 1), "duration_s": round(got, 1),
-            "mark": found}
+            "mark": found, "note": (found or {}).get("note") or "", "cut_at": clock.time()}
     write_json_atomic(target.with_suffix(".mkv.json"), meta)
     os.replace(temp, target)
     fsync_dir(extracts_dir)

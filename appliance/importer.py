@@ -37,6 +37,7 @@ from .files import (Grew, below_roots, fsync_dir, lexical, open_dir_nofollow, op
                     read_bounded, sha256_fd)
 from .library import PARTIAL, VIDEO_SUFFIXES, Library
 from .jobs import Jobs
+from .pack_import import PackImport, PackPlan, find_pack, read_pack
 from .refusal import Refused
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ MAX_FILES = 500                        # films taken from one stick, at most
 MAX_ENTRIES = 20000                    # names looked at on one stick, at most
 MAX_DEPTH = 8                          # folders inside folders
 SKIPPED_DIRS = {"System Volume Information"}
+#: the lists of progress(); a pack's import adds the last four
+LISTS = ("copied", "skipped", "failed", "refused", "extracts", "damaged", "already")
 
 
 def _is_video(name: str) -> bool:
@@ -151,8 +154,10 @@ def scan_source(source: str | Path, roots=None) -> Plan:
 
 
 class Importer:
-    def __init__(self, library: Library, events=None, folder: str = "films", jobs=None):
+    def __init__(self, library: Library, events=None, folder: str = "films", jobs=None, dialogue=None):
         self.library = library
+        #: the virtual dialogue (appliance.dialogue): with it, another rig's pack is recognized
+        self.dialogue = dialogue
         self.events = events
         self.folder = folder
         self.jobs = jobs or Jobs()
@@ -162,14 +167,17 @@ class Importer:
 
     def progress(self) -> dict:
         with self._lock:
-            return dict(self._progress, copied=list(self._progress.get("copied", [])),
-                        skipped=list(self._progress.get("skipped", [])),
-                        failed=list(self._progress.get("failed", [])),
-                        refused=list(self._progress.get("refused", [])))
+            return dict(self._progress, **{key: list(self._progress[key]) for key in LISTS
+                                           if key in self._progress},
+                        **{key: [] for key in LISTS[:4] if key not in self._progress})
 
     def _update(self, **changes) -> None:
         with self._lock:
             self._progress.update(changes)
+
+    def _append(self, key: str, item) -> None:
+        with self._lock:
+            self._progress.setdefault(key, []).append(item)
 
     def start(self, source: str | Path, *, roots) -> dict:
         """Import in a job. ``roots``: where sticks are mounted (``[storage] usb_roots``);
@@ -206,23 +214,33 @@ class Importer:
         return self.progress()
 
     def _plan(self, source, roots) -> Plan:
+        # a pack is only found here; it is read and checked in the job (a stick may be slow)
+        plan = find_pack(source, roots) if self.dialogue is not None else None
+        if plan is not None:
+            return plan
         plan = scan_source(source, roots)
         try:
             if not plan.files and not plan.refused:
                 raise Refused("import_nothing", source=str(source))
-            total = sum(size for _, size in plan.files)
-            free = shutil.disk_usage(self.library.root).free
-            if total + SPACE_MARGIN > free:
-                raise Refused("import_no_space", need_mb=round(total / 2**20),
-                              free_mb=round(max(0, free - SPACE_MARGIN) / 2**20))
+            self._room_for(plan)
         except BaseException:
             plan.close()
             raise
         return plan
 
+    def _room_for(self, plan) -> None:
+        total = sum(size for _, size in plan.files)
+        free = shutil.disk_usage(self.library.root).free
+        if total + SPACE_MARGIN > free:
+            raise Refused("import_no_space", need_mb=round(total / 2**20),
+                          free_mb=round(max(0, free - SPACE_MARGIN) / 2**20))
+
     def _run_safely(self, plan: Plan) -> None:
         try:
             self._run(plan)
+        except Refused as exc:          # a damaged pack, no room: said in the crew's words
+            self._update(state="failed", error=exc.code, refusal={"code": exc.code, "data": exc.data},
+                         current=None)
         except Exception as exc:        # the daemon must outlive any import
             log.exception("import from %s failed", plan.source)
             self._update(state="failed", error=str(exc), current=None)
@@ -231,10 +249,25 @@ class Importer:
 
     def _run(self, plan: Plan, on_chunk=None) -> None:
         self.library.clean_partials()
+        self._update(refusal=None)
+        if isinstance(plan, PackPlan) and plan.pack is None:
+            read_pack(plan)
+            self._room_for(plan)
         total = sum(size for _, size in plan.files)
         self._update(state="running", source=str(plan.source), files_total=len(plan.files),
                      files_done=0, bytes_total=total, bytes_done=0, current=None, copied=[],
-                     skipped=[], failed=[], refused=list(plan.refused), error=None)
+                     skipped=[], failed=[], refused=list(plan.refused), error=None,
+                     extracts=[], damaged=[], already=[], pack=None, summary=None)
+        if isinstance(plan, PackPlan):
+            summary = PackImport(self, plan).run()
+            self.library.scan()
+            p = self.progress()
+            if self.events:
+                self.events.emit("library.pack_imported", "warning" if p["damaged"] else "info",
+                                 "library", stick=str(plan.source), films=len(p["copied"]) - summary["extracts"],
+                                 **summary)
+            self._update(state="done", current=None)
+            return
         existing = {item["path"]: item for item in self.library.scan()}
         done_bytes = 0
         for n, (rel, size) in enumerate(plan.files, start=1):

@@ -106,6 +106,8 @@ class Library:
         self.store = store
         self._lock = threading.Lock()
         self._scanning = threading.Lock()
+        #: consent withdrawals (appliance.consent), when the daemon has them: items say "withheld"
+        self.consent = None
         for folder in KINDS:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
@@ -173,14 +175,16 @@ class Library:
         """What is known now, without probing anything: files not probed yet are
         listed as ``probing`` (a scan will come to them)."""
         rows = self.store.query("SELECT * FROM media ORDER BY kind DESC, path")
-        out = [self._item(dict(r)) for r in rows]
+        table = self.consent.table() if self.consent is not None else {}
+        out = [self._item(dict(r), table) for r in rows]
         if probing:
             known = {r["path"] for r in rows}
             for rel, kind, path in self._on_disk():
                 if rel not in known:
                     out.append({"path": rel, "kind": kind, "name": path.name, "title": path.stem,
                                 "size": None, "duration_s": None, "audio": [], "subtitles": [],
-                                "ok": False, "error": None, "probing": True, "meta": {}})
+                                "ok": False, "error": None, "probing": True, "meta": {},
+                                "id": None, "origin": None, "withheld": None})
         return out
 
     def scan_soon(self) -> None:
@@ -203,7 +207,7 @@ class Library:
         key = "path" if "/" in name else "name"
         return next((i for i in (items if items is not None else self.scan()) if i[key] == name), None)
 
-    def _item(self, row: dict) -> dict:
+    def _item(self, row: dict, table: dict | None = None) -> dict:
         tracks = json.loads(row["tracks"])
         path = self.root / row["path"]
         meta = {}
@@ -225,6 +229,10 @@ class Library:
             "ok": row["error"] is None,
             "error": row["error"],
             "meta": meta,
+            # the virtual dialogue: whose voice, from where and when, and whether it may be shown
+            "id": meta.get("id"),
+            "origin": _origin(meta) if row["kind"] == "extract" else None,
+            "withheld": self.consent.withheld(meta, table) if self.consent is not None and meta else None,
         }
 
     def hash_of(self, rel: str) -> str:
@@ -240,3 +248,12 @@ class Library:
             db.execute("UPDATE media SET sha256 = ? WHERE path = ?", (digest, rel))
         return digest
 
+
+
+def _origin(meta: dict) -> dict:
+    """Where an extract's voices come from, as the programme page groups them."""
+    place = meta.get("place") or {}
+    return {"village": place.get("village") or place.get("commune"), "place": place,
+            "date": meta.get("date"), "rig": meta.get("rig"), "screening": meta.get("screening"),
+            "chain": meta.get("chain"), "languages": meta.get("languages") or ["unknown"],
+            "note": meta.get("note") or ""}

@@ -18,6 +18,7 @@ import logging
 import threading
 
 from .languages import normalise
+from .refusal import Refused
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,23 @@ def check_items(items, library) -> list[dict]:
         path = found["path"]
         if not found["ok"]:
             raise ProgrammeError(f"{where}: {path} cannot be played: {found['error']}")
+        withheld = found.get("withheld")
+        if withheld:
+            # a filmed person withdrew: never programmed, whoever asks (appliance.consent)
+            raise Refused("extract_withheld", path=path, by=withheld.get("by") or "—",
+                          rig=withheld.get("rig") or "?", reason=withheld.get("reason") or "—")
         langs = {}
         for key in ("audio", "sub"):
             value = item.get(key)
             if value is not None and not isinstance(value, str):
                 raise ProgrammeError(f"{where}: {key} is a language code such as \"bam\"")
             langs[key] = "none" if value == "none" else normalise(value)
-        out.append({"kind": "media", "path": path, "title": found["title"],
-                    "audio": langs["audio"], "sub": langs["sub"]})
+        entry = {"kind": "media", "path": path, "title": found["title"],
+                 "audio": langs["audio"], "sub": langs["sub"]}
+        if found["kind"] == "extract" and found.get("id"):
+            # whose voices these are: the screening writes them down when they play
+            entry["extract"] = {"id": found["id"], "origin": found.get("origin")}
+        out.append(entry)
     return out
 
 
@@ -88,7 +98,8 @@ class ProgrammeRunner:
     """Plays a list of items on the player; tells when the programme is over."""
 
     def __init__(self, player, library, store, events, clock, cfg, *,
-                 on_started=None, on_finished=None, on_file_end=None, on_playing=None):
+                 on_started=None, on_finished=None, on_file_end=None, on_playing=None,
+                 on_item=None):
         self.player = player
         self.library = library
         self.store = store
@@ -103,6 +114,8 @@ class ProgrammeRunner:
         #: its dubbing changed; "audio" is the track the player chose ("asked" may be None)
         self.on_playing = on_playing
         self._told: tuple | None = None
+        #: on_item(item), after each film or extract starts: the screening writes it down
+        self.on_item = on_item
         self.items: list[dict] = []
         self.index: int | None = None
         self._lock = threading.RLock()
@@ -151,8 +164,11 @@ class ProgrammeRunner:
                              sub=subs, start=position, title=item.get("title"))
         self.events.emit("programme.item", "info", "player", index=index + 1, of=len(self.items),
                          title=item.get("title") or item.get("text"), path=item.get("path"),
-                         audio=audio or item.get("audio"), sub=sub or item.get("sub"))
+                         audio=audio or item.get("audio"), sub=sub or item.get("sub"),
+                         **({"extract": item["extract"]} if item.get("extract") else {}))
         self._save(force=True)
+        if self.on_item and item["kind"] == "media":
+            self._callbacks.append(lambda: self.on_item(dict(item, audio=audio or item.get("audio"))))
         if self.on_started:
             self._callbacks.append(self.on_started)
 
@@ -160,10 +176,11 @@ class ProgrammeRunner:
         with self._lock:
             if self.index is None:
                 raise ProgrammeError("nothing is playing")
-            if self.index + 1 >= len(self.items):
+            following = self._playable_after(self.index)
+            if following is None:
                 self._finish()
             else:
-                self._start(self.index + 1)
+                self._start(following)
         self._flush()
 
     def stop(self) -> None:
@@ -240,10 +257,26 @@ class ProgrammeRunner:
                 return
             if reason != "eof":
                 return
-            if self.index + 1 < len(self.items):
-                self._start(self.index + 1)
-            else:
+            following = self._playable_after(self.index)
+            if following is None:
                 self._finish()
+            else:
+                self._start(following)
+
+    def _playable_after(self, index: int) -> int | None:
+        """The next item, passing over an extract whose consent was withdrawn during the
+        evening (appliance.consent): it is never shown, even from a programme already running."""
+        consent = getattr(self.library, "consent", None)
+        table = consent.table() if consent is not None else {}
+        for n in range(index + 1, len(self.items)):
+            item = self.items[n]
+            record = consent.withheld(consent.meta_of(item.get("path")), table) \
+                if consent is not None and item["kind"] == "media" else None
+            if record is None:
+                return n
+            self.events.emit("programme.withheld_skipped", "warning", "player", path=item.get("path"),
+                             by=record.get("by") or "—")
+        return None
 
     def _finish(self) -> None:
         self.index = None

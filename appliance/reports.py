@@ -48,7 +48,9 @@ def enrich(record: dict, store, recordings: list, now: float) -> dict:
         items.append({"title": e["data"].get("title"), "path": e["data"].get("path"),
                       "audio": e["data"].get("audio"), "sub": e["data"].get("sub"),
                       "audio_played": list(dict.fromkeys(h for h in heard if h)),
-                      "at": e["ts"], "played_s": round(max(0.0, stop - e["ts"]), 1)})
+                      "at": e["ts"], "played_s": round(max(0.0, stop - e["ts"]), 1),
+                      # an extract: whose voices (village, date, rig), for the virtual dialogue
+                      **({"extract": e["data"]["extract"]} if e["data"].get("extract") else {})})
     faults = [{"at": e["ts"], "level": e["level"], "code": e["code"], "data": e["data"]}
               for e in events if e["level"] in FAULT_LEVELS]
     recs = [s for s in recordings if s.data.get("screening") == record["id"]]
@@ -97,6 +99,8 @@ def row(record: dict) -> dict:
         "pi_max_temp_c": supply.get("max_temp_c", ""),
         "faults": len(record.get("faults", [])),
         "notes": record.get("notes", ""),
+        # JSON only (not a CSV column): the extracts screened, whose voices from where
+        "screened": [{"id": x.get("id"), **(x.get("origin") or {})} for x in record.get("screened") or []],
     }
 
 
@@ -127,11 +131,35 @@ def totals(rows: list[dict]) -> dict:
 
 
 def report(screenings, store, recordings_root, now: float, since: float | None = None,
-           until: float | None = None) -> dict:
+           until: float | None = None, dialogue=None) -> dict:
+    """``dialogue`` (appliance.dialogue): the report's "virtual dialogue" section too."""
     recordings = sessions(recordings_root)          # read once, not once per screening
     records = [enrich(r, store, recordings, now) for r in screenings.list(since, until)]
     rows = [row(r) for r in records]
-    return {"rows": rows, "totals": totals(rows), "screenings": records}
+    out = {"rows": rows, "totals": totals(rows), "screenings": records}
+    if dialogue is not None:
+        out["dialogue"] = dialogue.report_section(since, until)
+    return out
+
+
+#: report-dialogue.csv: one row per step of each chain (the report's own CSV is unchanged)
+DIALOGUE_COLUMNS = ["chain", "step", "screening", "rig", "date", "village", "women", "men", "youth",
+                    "people", "extracts_heard", "extracts_cut", "line"]
+
+
+def dialogue_csv(section: dict) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=DIALOGUE_COLUMNS)
+    writer.writeheader()
+    for chain in section.get("chains", []):
+        for n, step in enumerate(chain["steps"], start=1):
+            writer.writerow({k: cell(v) for k, v in {
+                "chain": chain["id"], "step": n, "screening": step["screening"], "rig": step["rig"],
+                "date": step["date"] or "", "village": step["village"],
+                **{g: step["audience"].get(g, 0) for g in ("women", "men", "youth")},
+                "people": step["people"], "extracts_heard": step["heard"], "extracts_cut": step["cut"],
+                "line": chain["line"] if n == 1 else ""}.items()})
+    return out.getvalue()
 
 
 #: what a spreadsheet reads as the start of a formula (OWASP's list for CSV injection)
@@ -152,7 +180,7 @@ def cell(value):
 
 def to_csv(rows: list[dict], total: dict) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for r in rows:
         writer.writerow({k: cell(v) for k, v in r.items()})

@@ -14,6 +14,7 @@ import logging
 
 from . import debates, lamp
 from .effects import Msg
+from .dialogue import screened_entry
 from .programme import ProgrammeError
 from .refusal import Refused
 
@@ -62,6 +63,13 @@ class PartsMixin:
 
     def _on_play(self, msg: Msg) -> None:
         d = msg.data
+        consent = getattr(self.programme.library, "consent", None) if self.programme else None
+        if consent is not None:
+            # a withdrawal may have come after the programme was made: it is kept, here too
+            table = consent.table()
+            for item in d["items"][d.get("index", 0):]:
+                if item.get("kind") != "card":
+                    consent.refuse_if_withheld(item.get("path"), table)
         self._player(lambda p: p.play(d["items"], d.get("index", 0)), check="play", origin=msg.origin)
 
     def _on_player_resume(self, msg: Msg) -> None:
@@ -290,6 +298,16 @@ class PartsMixin:
             self.projector_poller.command(on)      # on the poller's thread, never here
 
     # --- the screening on record -------------------------------------------------------
+
+    def note_screened(self, item: dict) -> None:
+        """A film or extract began (the runner's news, on this thread): the evening's record
+        keeps the languages it was heard in and, for an extract, whose voices, from where."""
+        if self.screenings is None or self.screening_id is None or self.programme is None:
+            return
+        consent = self.programme.library.consent
+        meta = consent.meta_of(item.get("path")) if consent is not None else None
+        self.screenings.note_played(self.screening_id, item.get("audio"),
+                                    screened_entry(item, meta, self.clock.time()))
 
     def _do_screening_open(self) -> None:
         if self.screenings is None:

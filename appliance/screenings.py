@@ -99,7 +99,8 @@ class Screenings:
 
     def open(self, energy_wh: float | None = None, place: dict | None = None) -> int:
         data = {"place": place or {}, "gps": None, "audience": {g: 0 for g in GROUPS}, "notes": "",
-                "items": [], "recordings": [], "extracts": [], "alarms": [],
+                "items": [], "recordings": [], "extracts": [], "alarms": [], "languages": [],
+                "screened": [],
                 "energy_start_wh": energy_wh, "energy_end_wh": None, "peak_load_pct": None}
         if self.clock.stamp is not None:
             data["clock"] = dict(self.clock.stamp)        # how far its date can be believed
@@ -159,6 +160,18 @@ class Screenings:
 
     def append(self, sid: int, key: str, value) -> None:
         self._write(sid, lambda r: r.setdefault(key, []).append(value))
+
+    def note_played(self, sid: int, audio: str | None, extract: dict | None) -> None:
+        """What played this evening, for the virtual dialogue: the languages heard
+        (``languages``) and each extract screened, once (``screened``: its id and origin)."""
+        def change(r):
+            heard = r.setdefault("languages", [])
+            if audio and audio != "none" and audio not in heard:
+                heard.append(audio)
+            screened = r.setdefault("screened", [])
+            if extract and all(s.get("id") != extract["id"] for s in screened):
+                screened.append(extract)
+        self._write(sid, change)
 
     def close(self, sid: int, energy_wh: float | None = None,
               peak_load_pct: float | None = None) -> dict:

@@ -93,6 +93,17 @@ MIGRATIONS = [
         seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, at REAL NOT NULL,
         body TEXT NOT NULL);
     """,
+    # 5: the virtual dialogue (appliance.consent, appliance.dialogue): consent withdrawn (an
+    # extract by its SHA-256, a debate by its global id), and the screenings of other rigs a
+    # pack told of (their place, date, audience and the extracts they screened)
+    """
+    CREATE TABLE consent (
+        key TEXT PRIMARY KEY, kind TEXT NOT NULL, ident TEXT NOT NULL, rig TEXT NOT NULL,
+        by TEXT NOT NULL DEFAULT '', at REAL NOT NULL, reason TEXT NOT NULL DEFAULT '',
+        purged_at REAL, data TEXT NOT NULL DEFAULT '{}');
+    CREATE TABLE dialogue_nodes (
+        id TEXT PRIMARY KEY, rig TEXT NOT NULL, data TEXT NOT NULL, updated_at REAL NOT NULL);
+    """,
 ]
 
 

@@ -15,7 +15,7 @@ CLI = Path(appliance.cli.__file__).parent
 COMMANDS = {"status", "watch", "generator", "events", "config", "show", "relay", "library", "import",
             "programme", "play", "pause", "resume", "stop", "next", "seek", "volume", "audio", "sub",
             "record", "mark", "recordings", "extract", "screening", "report", "export", "prune",
-            "sim", "shutdown", "projector", "doctor", "clock", "fleet"}
+            "sim", "shutdown", "projector", "doctor", "clock", "fleet", "dialogue", "consent"}
 
 
 @pytest.mark.parametrize("path", sorted(CLI.glob("*.py")), ids=lambda p: p.name)

@@ -1,5 +1,6 @@
 """The player on the real libmpv (null video and audio outputs) and the programme runner."""
 
+import json
 import threading
 import time
 
@@ -162,3 +163,24 @@ def _saved_while_playing(runner):
     saved = wait_for(lambda: saved_past(2.0), timeout=5, interval=0.1, what="a saved position")
     assert time.monotonic() - t0 < 2.0 + 2.0       # never more than 2 s behind
     assert saved["index"] == 0 and saved["audio_lang"] == "bam" and saved["sub_lang"] == "fra"
+
+
+def test_an_extract_withdrawn_during_the_evening_is_passed_over(runner):
+    """Consent withdrawn while the programme runs: the extract is never shown, the card after
+    it plays (appliance.consent)."""
+    from appliance.consent import Consent
+    from appliance.files import sha256_of
+    from appliance.packs import sidecar_of
+    extract = runner.library.root / "extracts" / "extract.mkv"
+    digest = sha256_of(extract)
+    sidecar_of(extract).write_text(json.dumps({"id": digest, "sha256": digest}))
+    runner.library.consent = Consent(runner.store, runner.clock, "rig-a", extract.parent, runner.events)
+    items = check_items([{"path": "films/film.mkv"}, {"path": "extracts/extract.mkv"},
+                         {"kind": "card", "text": "Fin", "seconds": 1}], runner.library)
+    runner.runner.play(items)
+    runner.library.consent.withdraw("extract", digest, by="Awa")
+    assert runner.finished.wait(15), "the programme did not end"
+    played = [e["data"]["title"] for e in runner.store.events(limit=100) if e["code"] == "programme.item"]
+    assert played == ["film", "Fin"]
+    skipped = [e["data"] for e in runner.store.events(limit=100) if e["code"] == "programme.withheld_skipped"]
+    assert skipped == [{"path": "extracts/extract.mkv", "by": "Awa"}]

@@ -11,6 +11,7 @@ from .client import Client
 from .copying import progress_bar
 from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, cleaned, dumps, err, listing, out
 from .views import duration
+from .words import Words
 
 
 def cmd_library(client: Client, args) -> int:
@@ -24,6 +25,8 @@ def cmd_library(client: Client, args) -> int:
         audio = ", ".join(t["lang"] or "?" for t in item["audio"]) or "—"
         subs = ", ".join(t["lang"] or "?" for t in item["subtitles"]) or "—"
         status = Text("ok", style="green") if item["ok"] else cleaned(item["error"], style="red")
+        if item.get("withheld"):      # consent withdrawn: kept, never shown (rigctl consent list)
+            status = Text("withheld", style="yellow")
         rows.append([item["path"], duration(item["duration_s"]), audio, subs, status])
     # the path is what `rigctl play` and `programme` take: never cut
     out.print(listing(["path", "length", "audio", "subtitles", "status"], rows))
@@ -36,6 +39,8 @@ def cmd_import(client: Client, args) -> int:
     path = os.path.abspath(args.path)
     client.post("/api/library/import", {"path": path})
     p = progress_bar(client, "/api/library/import")
+    if p.get("pack"):
+        return _pack_result(p, Words(client.lang))
     for item in p.get("copied", []):
         out.print(clean(f"copied   {item['file']} → {item['path']} (checksum verified)"), markup=False)
     for item in p.get("skipped", []):
@@ -47,6 +52,28 @@ def cmd_import(client: Client, args) -> int:
         err.print(clean(f"rigctl: import failed: {p.get('error')}"), markup=False)
         return EXIT_FAILED
     return EXIT_FAILED if p.get("failed") else EXIT_OK
+
+
+def _pack_result(p: dict, w: Words) -> int:
+    """Another rig's pack: each extract with where its voices come from, each damaged file
+    named with why it was left on the stick, and the summary in the crew's words."""
+    for item in p.get("extracts", []):
+        out.print(clean(w("import.extract", file=item["file"], path=item["path"], village=item.get("village") or "?",
+                          date=item.get("date") or "?", rig=item.get("rig") or "?")), markup=False)
+    films = [c for c in p.get("copied", []) if c.get("path", "").startswith("films/")]
+    for item in films:
+        out.print(clean(f"copied   {item['file']} → {item['path']} (checksum verified)"), markup=False)
+    for item in p.get("already", []):
+        out.print(clean(w("import.already", file=item["file"], same_as=item["same_as"])), markup=False)
+    for item in p.get("damaged", []):
+        err.print(clean(w("import.damaged", file=item["file"],
+                          reason=w(f"import.reason.{item['reason']}", default=item["reason"]))), markup=False)
+    if p["state"] == "failed":
+        err.print(clean(f"rigctl: import failed: {p.get('error')}"), markup=False)
+        return EXIT_FAILED
+    if p.get("message"):
+        out.print(clean(w("import.pack_from", rig=p["pack"]["rig"]) + " " + p["message"]), markup=False)
+    return EXIT_FAILED if p.get("damaged") else EXIT_OK
 
 
 def _item_line(n: int, item: dict) -> str:

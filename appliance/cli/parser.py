@@ -10,6 +10,7 @@ import argparse
 import os
 
 from .check import cmd_config_check
+from .dialogue import cmd_consent, cmd_dialogue
 from .doctor import cmd_doctor
 from .fleet import cmd_fleet
 from .client import DEFAULT_URL
@@ -91,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_library)
 
-    s = sub.add_parser("import", help="copy films from a USB stick into the library")
-    s.add_argument("path", help="the stick's mount point (or one file)")
+    s = sub.add_parser("import", help="copy films from a USB stick into the library; another "
+                                      "rig's pack: its extracts, checked, with their story")
+    s.add_argument("path", help="the stick's mount point (or one file, or a pack's folder)")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("programme", help="the evening's programme")
@@ -151,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mark", type=int, help="around this mark (default 10 s before to 50 s after)")
     s.add_argument("--from", dest="start", type=float, help="from this second...")
     s.add_argument("--to", dest="end", type=float, help="...to this one")
+    s.add_argument("--lang", dest="languages", help="the languages spoken, e.g. bam,fra "
+                   "(default: those the evening's films were heard in, else unknown)")
     s.set_defaults(func=cmd_extract)
 
     s = sub.add_parser("screening", help="screenings on record: list, show, edit")
@@ -168,14 +172,38 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("report", help="one row per screening, and the totals")
     s.add_argument("--from", dest="date_from", help="first day, e.g. 2026-03-01")
     s.add_argument("--to", dest="date_to", help="last day")
-    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.add_argument("--format", choices=["csv", "json", "dialogue-csv"], default="csv",
+                   help="dialogue-csv: the virtual dialogue, one row per step of each chain")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("export", help="copy the report, records, recordings and extracts to a stick")
     s.add_argument("path", help="the stick's mount point (or any folder)")
     s.add_argument("--since", help="only screenings from this day on")
     s.add_argument("--verify", action="store_true", help="check an export against its manifest")
+    s.add_argument("--extracts", action="store_true",
+                   help="an extract pack for the next rigs: the extracts (none withheld), their "
+                        "story, the consent withdrawals; no report")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("dialogue", help="the virtual dialogue: the chains of villages this rig knows")
+    s.add_argument("action", nargs="?", choices=["list", "show", "suggest"], default="list",
+                   help="list (default); show CHAIN: its steps and extracts; suggest: the latest "
+                        "voices for tonight")
+    s.add_argument("chain", nargs="?", help="a chain's id (its first screening, <rig>:<id>)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_dialogue)
+
+    s = sub.add_parser("consent", help="a filmed person withdrew: withhold an extract or a debate")
+    s.add_argument("action", choices=["withdraw", "list", "purge"],
+                   help="withdraw: never screened nor exported again (recorded, travels in packs); "
+                        "list; purge: delete the withheld videos (the record stays)")
+    s.add_argument("extract", nargs="?", help="the extract: its id (or its first 8+ characters), "
+                                              "path or file name")
+    s.add_argument("--debate", help="a whole debate (its recording, or <rig>:<recording>)")
+    s.add_argument("--by", help="who withdrew, or who took the word")
+    s.add_argument("--reason")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_consent)
 
     s = sub.add_parser("prune", help="remove old recordings that were exported and verified")
     s.add_argument("--keep-days", type=float, required=True)

@@ -130,6 +130,8 @@ def cmd_extract(client: Client, args) -> int:
                             f"(both are seconds into the recording)"), markup=False)
             return EXIT_USAGE
         body["from"], body["to"] = args.start, args.end
+    if args.languages:
+        body["languages"] = [x.strip() for x in args.languages.split(",") if x.strip()]
     reply = client.post("/api/extracts", body)
     item = reply["extract"]
     meta = item.get("meta") or {}

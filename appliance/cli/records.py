@@ -112,10 +112,10 @@ class _Terminal:
 
 def cmd_report(client: Client, args) -> int:
     params = {"from": args.date_from, "to": args.date_to}
-    if args.format == "csv":
+    if args.format in ("csv", "dialogue-csv"):
         # to a file or a pipe as the rig wrote it; on a terminal, names shown, not obeyed
         sink = _Terminal() if sys.stdout.isatty() else sys.stdout
-        client.download("/api/report", "report", sink, **params, format="csv")
+        client.download("/api/report", "report", sink, **params, format=args.format.replace("-", "_"))
         return EXIT_OK
     print(dumps(client.get("/api/report", **params)))
     return EXIT_OK
@@ -139,12 +139,17 @@ def cmd_export(client: Client, args) -> int:
             name, why = (entry.get("name"), entry.get("reason")) if isinstance(entry, dict) else (entry, "")
             err.print(clean(f"REFUSED  {name} ({why})"), markup=False)
         return EXIT_FAILED
-    client.post("/api/export", {"path": path, "since": args.since})
+    client.post("/api/export", {"path": path, "since": args.since, "extracts": args.extracts})
     p = progress_bar(client, "/api/export")
     if p["state"] == "failed":
         err.print(clean(f"rigctl: the export stopped: {p.get('error')}. Run it again to carry on."),
                   markup=False)
         return EXIT_FAILED
+    if p.get("kind") == "extracts":
+        w = Words(client.lang)
+        out.print(clean(w("export.pack_done", dest=p["dest"], extracts=p.get("extracts", 0),
+                          withheld=p.get("withheld", 0))), markup=False)
+        return EXIT_OK
     out.print(clean(f"{p['dest']}: {p['copied']} copied, {p['skipped']} already there and intact"
                     + (f", {len(p['repaired'])} damaged copies replaced" if p["repaired"] else "")
                     + "; every file read back and checked"), markup=False)

@@ -17,6 +17,7 @@ from ..store import StoreClosed
 from .api import api
 from .clock import clock
 from .common import refusal
+from .dialogue import dialogue
 from .fleet import fleet
 from .programme import programme
 from .recording import recording
@@ -55,6 +56,7 @@ def create_app(daemon) -> Flask:
     app.register_blueprint(screenings, url_prefix="/api")
     app.register_blueprint(clock, url_prefix="/api")
     app.register_blueprint(fleet, url_prefix="/api")
+    app.register_blueprint(dialogue, url_prefix="/api")
     app.register_blueprint(auth)
     app.secret_key = secret_key(daemon.config.data_dir)
     app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+from flask import Blueprint, abort, jsonify, make_response
 
 from ..languages import NAMES, name as language_name
 from ..programme import KEY_PROGRAMME, ProgrammeError, check_items
 from ..refusal import Refused
 from .common import body, daemon, lang, origin, refusal, run, send
+from .dialogue import import_message
 
 programme = Blueprint("programme", __name__)
 
@@ -47,7 +48,13 @@ def library_import():
 
 @programme.get("/library/import")
 def library_import_progress():
-    return jsonify(daemon().importer.progress())
+    d = daemon()
+    p = d.importer.progress()
+    # a pack's import: "12 extracts from 3 villages, 1 skipped (damaged)", in the reader's words
+    p["message"] = import_message(p.get("summary"), lang())
+    if p.get("refusal"):               # why the job stopped (a damaged pack), in those words too
+        p["error"] = d.message(f"refusal.{p['refusal']['code']}", p["refusal"]["data"], lang())
+    return jsonify(p)
 
 
 def _checked(items) -> list[dict]:
@@ -55,6 +62,8 @@ def _checked(items) -> list[dict]:
         return check_items(items, daemon().library)
     except ProgrammeError as exc:
         abort(400, str(exc))
+    except Refused as exc:           # a withheld extract: the crew's words for why
+        abort(make_response(refusal(exc.code, exc.data)))
 
 
 @programme.get("/programme")

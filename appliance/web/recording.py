@@ -8,6 +8,8 @@ from flask import Blueprint, abort, jsonify
 
 from .. import debates
 from ..extracts import cut_extract, existing
+from ..languages import normalise
+from ..packs import clean_languages
 from ..recording import RecordingError, Session
 from ..screenings import ScreeningError, check_patch
 from ..refusal import Refused
@@ -80,6 +82,13 @@ def extract():
     for key, value in numbers.items():
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             abort(400, f"{key}: expected a number")
+    languages = b.get("languages")
+    if languages is not None:
+        codes = [x if x == "unknown" else normalise(x) for x in languages] \
+            if isinstance(languages, list) and all(isinstance(x, str) for x in languages) else None
+        if not codes or len(codes) > 10 or clean_languages(codes) != list(dict.fromkeys(codes)):
+            abort(400, 'languages: a list of language codes such as ["bam", "fra"] (or ["unknown"])')
+        languages = codes
     rec = d.config.recording
     try:
         session = Session.load(path)
@@ -102,7 +111,9 @@ def extract():
         # Already cut: the same one, not a second copy under another name.
         return jsonify(extract=d.library.get(d.library.relative(made)), existing=True), 200
     try:
-        job = d.jobs.start("extract", cut_extract, session, d.library.root / "extracts",
+        # what the extract carries along the chain: read here (a few small records), cut in the job
+        origin = d.dialogue.origin_for(session.data, languages)
+        job = d.jobs.start("extract", cut_extract, session, d.library.root / "extracts", origin=origin,
                            **window, busy=Refused("extract_running"))
         if settle(job) is None and not job.done():
             return refusal("rig_busy", status=503)

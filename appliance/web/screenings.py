@@ -11,7 +11,7 @@ from ..export import KEPT_UNEXPORTED, Removable, prune_detail
 from ..files import below_roots, mounts
 from ..languages import name as language_name
 from ..refusal import Refused
-from ..reports import report, to_csv
+from ..reports import dialogue_csv, report, to_csv
 from ..screenings import ScreeningError
 from .api import parse_since
 from .common import body, daemon, lang, refusal, send, settle
@@ -84,10 +84,14 @@ def _when(name: str):
 @screenings.get("/report")
 def report_view():
     d = daemon()
-    rep = report(d.screenings, d.store, d.recorder.root, d.clock.time(), _when("from"), _when("to"))
+    rep = report(d.screenings, d.store, d.recorder.root, d.clock.time(), _when("from"), _when("to"),
+                 dialogue=d.dialogue)
     if request.args.get("format") == "csv":
         return Response(to_csv(rep["rows"], rep["totals"]), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=report.csv"})
+    if request.args.get("format") == "dialogue_csv":
+        return Response(dialogue_csv(rep["dialogue"]), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=report-dialogue.csv"})
     # The screen shows each film with the language heard, by its name in the reader's language.
     rows, codes = [], set()
     for row, record in zip(rep["rows"], rep["screenings"]):
@@ -96,7 +100,8 @@ def report_view():
                   for i in record["items"]]
         codes.update(c for p in played for c in p["audio"])
         rows.append({**row, "played": played})
-    return jsonify(rows=rows, totals=rep["totals"],
+    # "dialogue": the virtual dialogue's chains, villages reached, people at each step
+    return jsonify(rows=rows, totals=rep["totals"], dialogue=rep["dialogue"],
                    languages={c: language_name(c, lang()) for c in sorted(codes)})
 
 
@@ -144,7 +149,7 @@ def export_start():
     b = body()
     path = b.get("path")
     if not isinstance(path, str) or not path:
-        abort(400, 'expected {"path": "/media/usb0", "since": "2026-03-01"}')
+        abort(400, 'expected {"path": "/media/usb0", "since": "2026-03-01", "extracts": false}')
     since = None
     if b.get("since"):
         try:
@@ -152,7 +157,8 @@ def export_start():
         except ValueError:
             abort(400, "since: expected a date such as 2026-03-01")
     try:
-        progress = d.exporter.start(path, since, check=removable_check())
+        # "extracts": true makes an extract pack for the next rigs (appliance.packs)
+        progress = d.exporter.start(path, since, check=removable_check(), extracts=b.get("extracts") is True)
     except Refused as exc:
         return refusal(exc.code, exc.data)
     return jsonify(progress), 202
