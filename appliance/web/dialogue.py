@@ -6,7 +6,7 @@ from flask import Blueprint, abort, jsonify
 
 from ..packs import gid, is_gid, is_sha
 from ..refusal import Refused
-from .common import body, daemon, lang, origin, refusal
+from .common import body, daemon, origin, refusal
 
 dialogue = Blueprint("dialogue", __name__)
 
