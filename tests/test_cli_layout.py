@@ -15,7 +15,8 @@ CLI = Path(appliance.cli.__file__).parent
 COMMANDS = {"status", "watch", "generator", "events", "config", "show", "relay", "library", "import",
             "programme", "play", "pause", "resume", "stop", "next", "seek", "volume", "audio", "sub",
             "record", "mark", "recordings", "extract", "screening", "report", "export", "prune",
-            "sim", "shutdown", "projector", "doctor", "clock", "fleet", "dialogue", "consent"}
+            "sim", "shutdown", "projector", "doctor", "clock", "fleet", "dialogue", "consent",
+            "i18n"}
 
 
 @pytest.mark.parametrize("path", sorted(CLI.glob("*.py")), ids=lambda p: p.name)
