@@ -9,19 +9,24 @@ const FAULT_LEVELS = ["warning", "alarm", "critical"];
 /** "fault", "solves" (clears a fault, or the power is back), or null: not for Alertes. */
 function alertKind(ev) {
   if (ev.code === "command.refused") return null;
-  if (ev.code.endsWith(".cleared") || ev.code === "power.restored") return "solves";
+  if (ev.code.endsWith(".cleared") || ["power.restored", "relay.on", "show.state"].includes(ev.code)) return "solves";
   return FAULT_LEVELS.includes(ev.level) ? "fault" : null;
 }
 
-function solvedBy(fault) {
-  return fault.code === "power.lost" ? "power.restored" : `${fault.code}.cleared`;
+/** Has an event in ``later`` put ``fault`` right? */
+function solved(fault, later) {
+  if (fault.code === "power.lost") return later.some((e) => e.code === "power.restored");
+  if (fault.code.startsWith("show.waiting."))       // the sequence got past what it waited for
+    return later.some((e) => (e.code === "relay.on" && e.data.relay === fault.data.relay) ||
+                             (e.code === "show.state" && e.data.old === "preparing"));
+  return later.some((e) => e.code === `${fault.code}.cleared`);
 }
 
 function addAlert(ev) {
   const kind = alertKind(ev);
   if (!kind) return;
   ui.alerts.unshift(ev);
-  ui.alerts = ui.alerts.slice(0, 100);
+  ui.alerts = ui.alerts.slice(0, 300);
   if (kind === "fault" && ui.screen !== "alerts") ui.unseen += 1;
   renderAlerts();
 }
@@ -43,12 +48,12 @@ function renderAlerts() {
   for (const a of shown) {
     // ui.alerts is newest first: what came after this one is before it in the list
     const later = ui.alerts.slice(0, ui.alerts.indexOf(a));
-    const solved = alertKind(a) === "fault" && later.some((b) => b.code === solvedBy(a));
+    const done = alertKind(a) === "fault" && solved(a, later);
     const restore = a.code === "power.restored";
     const li = document.createElement("li");
-    li.className = `${a.level}${solved ? " solved" : ""}${restore ? " restored" : ""}`;
+    li.className = `${a.level}${done ? " solved" : ""}${restore ? " restored" : ""}`;
     li.dataset.code = a.code;
-    const pic = restore ? icon("bolt", "go") : solved ? icon("check", "go") :
+    const pic = restore ? icon("bolt", "go") : done ? icon("check", "go") :
       a.level === "warning" ? icon("warning", "warn") : icon("danger", "stop");
     li.innerHTML = `${pic}<span class="when"></span><span class="grow"></span>`;
     $(".when", li).textContent = new Date(a.ts * 1000).toLocaleTimeString(ui.lang, { hour: "2-digit", minute: "2-digit" });

@@ -451,7 +451,8 @@ function toast(text, kind) {
   if (kind !== "answer" && Date.now() < answerUntil) return;
   if (kind === "answer") answerUntil = Date.now() + 4000;
   const el = $("#toast");
-  el.innerHTML = kind === "info" ? icon("info", "go") : icon("warning", "warn");
+  // green: news; amber: the answer to a tap; red: a fault
+  el.innerHTML = kind === "info" ? icon("info", "go") : kind === "answer" ? icon("warning", "warn") : icon("danger", "stop");
   el.insertAdjacentText("beforeend", text);
   el.className = "toast" + (kind === "info" ? " info" : "");
   clearTimeout(toastTimer);
