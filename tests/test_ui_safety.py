@@ -38,11 +38,27 @@ def kiosk(browser):
     assert errors == [], errors
 
 
+#: a busy test machine can miss a few of the meter's replies: not the generator stopping
+CALM = {"loss_detect_s": 1.5}
+
+
+def calm(extra):
+    extra = dict(extra or {})
+    extra["power"] = {**CALM, **extra.get("power", {})}
+    return extra
+
+
+@pytest.fixture
+def calm_rig(ui_rig):
+    """test_ui's rig, slower to believe the generator stopped."""
+    return lambda extra=None: ui_rig(calm(extra))
+
+
 @pytest.fixture
 def film_rig(rig_process, media):
-    """A rig as ui_rig makes it, with a 30 s film too (in the library before the rig starts)."""
+    """A calm rig with a 30 s film too (in the library before the rig starts)."""
     def make(extra=None):
-        rig = rig_process({**QUICK, **(extra or {})}, start=False)
+        rig = rig_process({**QUICK, **calm(extra)}, start=False)
         films = rig.data_dir / "media" / "films"
         films.mkdir(parents=True, exist_ok=True)
         shutil.copy(media["film"], films / "dialogue-securite.mkv")
@@ -88,8 +104,8 @@ def fmt(seconds) -> str:
 
 # -- 1. a double tap, and what ends something ---------------------------------------------------
 
-def test_a_double_tap_on_start_leaves_the_evening_running(ui_rig, kiosk):
-    rig = ui_rig()
+def test_a_double_tap_on_start_leaves_the_evening_running(calm_rig, kiosk):
+    rig = calm_rig()
     page = kiosk(rig)
     start = page.locator("[data-action=show-start]")
     x, y = center(start)
@@ -131,7 +147,7 @@ def test_a_double_tap_on_start_leaves_the_evening_running(ui_rig, kiosk):
     assert dialog.is_hidden()
 
 
-def test_stopping_the_recording_and_switching_off_take_a_second_step(ui_rig, kiosk, tmp_path):
+def test_stopping_the_recording_and_switching_off_take_a_second_step(calm_rig, kiosk, tmp_path):
     flag_dir = f"/dev/shm/rig-ui-{uuid.uuid4().hex[:8]}"
     script, runs = tmp_path / "poweroff.py", tmp_path / "poweroff.log"
     script.write_text(textwrap.dedent("""
@@ -139,7 +155,7 @@ def test_stopping_the_recording_and_switching_off_take_a_second_step(ui_rig, kio
         with open(sys.argv[1], "a") as f:
             f.write(f"{time.time()}\\n")
     """))
-    rig = ui_rig({"power": {"flag_dir": flag_dir,
+    rig = calm_rig({"power": {"flag_dir": flag_dir,
                             "shutdown_command": [sys.executable, str(script), str(runs)]}})
     try:
         assert rig.rigctl("show", "start").returncode == 0
@@ -187,8 +203,8 @@ def test_stopping_the_recording_and_switching_off_take_a_second_step(ui_rig, kio
 
 # -- 2. a load switched off mid-film ---------------------------------------------------------------
 
-def test_a_load_switched_off_during_the_show_asks_first_and_one_switched_on_does_not(ui_rig, kiosk):
-    rig = ui_rig()
+def test_a_load_switched_off_during_the_show_asks_first_and_one_switched_on_does_not(calm_rig, kiosk):
+    rig = calm_rig()
     assert rig.rigctl("show", "start").returncode == 0
     assert rig.rigctl("show", "screening").returncode == 0
     page = kiosk(rig)
@@ -304,8 +320,8 @@ def test_after_a_power_cut_the_screen_says_what_happened_and_what_to_do(film_rig
 
 # -- 5. the Séance page ---------------------------------------------------------------------------
 
-def test_the_screening_page_validates_in_view_and_asks_before_losing_edits(ui_rig, kiosk):
-    rig = ui_rig()
+def test_the_screening_page_validates_in_view_and_asks_before_losing_edits(calm_rig, kiosk):
+    rig = calm_rig()
     assert rig.rigctl("show", "start").returncode == 0
     page = kiosk(rig)
     tap(page, "[data-screen=screening]")
@@ -354,8 +370,8 @@ def test_the_screening_page_validates_in_view_and_asks_before_losing_edits(ui_ri
 
 # -- 6. the screen's own keyboard ----------------------------------------------------------------------
 
-def test_the_place_and_the_audience_are_typed_on_the_screens_own_keyboard(ui_rig, kiosk):
-    rig = ui_rig()
+def test_the_place_and_the_audience_are_typed_on_the_screens_own_keyboard(calm_rig, kiosk):
+    rig = calm_rig()
     assert rig.rigctl("show", "start").returncode == 0
     page = kiosk(rig)
     tap(page, "[data-screen=screening]")
@@ -428,10 +444,10 @@ ALL_TEXT = """() => {
 }"""
 
 
-def test_every_character_on_the_screen_is_in_the_shipped_font(ui_rig, kiosk):
+def test_every_character_on_the_screen_is_in_the_shipped_font(calm_rig, kiosk):
     shipped = set.intersection(*(font_chars(f) for f in FONTS))
     assert "é" in shipped and "\u23fb" not in shipped       # the parser, and the glyph that was missing
-    rig = ui_rig({"power": {"loss_grace_s": 60.0}})
+    rig = calm_rig({"power": {"loss_grace_s": 60.0}})
     assert rig.rigctl("show", "start").returncode == 0
     assert rig.rigctl("programme", "set", "dialogue-securite.mkv").returncode == 0   # its ▲ ✕ too
     fr, en = catalogs()
@@ -476,8 +492,8 @@ def test_every_character_on_the_screen_is_in_the_shipped_font(ui_rig, kiosk):
 
 # -- 9. the reason a tap is refused -----------------------------------------------------------------
 
-def test_during_a_power_cut_a_refused_tap_gives_the_generator_as_the_reason(ui_rig, kiosk):
-    rig = ui_rig({"relays": {**QUICK["relays"], "projector": {"warmup_s": 0.3, "cooldown_s": 60.0}},
+def test_during_a_power_cut_a_refused_tap_gives_the_generator_as_the_reason(calm_rig, kiosk):
+    rig = calm_rig({"relays": {**QUICK["relays"], "projector": {"warmup_s": 0.3, "cooldown_s": 60.0}},
                   "power": {"loss_grace_s": 120.0, "restore_hold_s": 0.5}})
     assert rig.rigctl("show", "start").returncode == 0
     page = kiosk(rig)
@@ -502,8 +518,8 @@ def test_during_a_power_cut_a_refused_tap_gives_the_generator_as_the_reason(ui_r
 
 # -- 12. Alertes: faults, not the crew's refused taps ----------------------------------------------
 
-def test_alerts_list_the_faults_and_not_the_crews_refused_taps(ui_rig, kiosk):
-    rig = ui_rig()
+def test_alerts_list_the_faults_and_not_the_crews_refused_taps(calm_rig, kiosk):
+    rig = calm_rig()
     page = kiosk(rig)
     rig.rigctl("sim", "failure")
     wait_for(lambda: not rig.status()["generator"]["online"], timeout=10, what="offline")
@@ -540,8 +556,8 @@ GREEN, RED, AMBER = "rgb(31, 157, 85)", "rgb(192, 57, 43)", "rgb(240, 180, 41)"
 ICON_GREEN, ICON_RED = "rgb(47, 208, 122)", "rgb(255, 77, 77)"
 
 
-def test_every_main_action_and_alert_has_a_pictogram_in_a_consistent_colour(ui_rig, kiosk):
-    rig = ui_rig({"alarms": {"load_warning_hold_s": 0.3, "overload_hold_s": 0.5}})
+def test_every_main_action_and_alert_has_a_pictogram_in_a_consistent_colour(calm_rig, kiosk):
+    rig = calm_rig({"alarms": {"load_warning_hold_s": 0.3, "overload_hold_s": 0.5}})
     page = kiosk(rig)
     bg = lambda sel: page.eval_on_selector(sel, "el => getComputedStyle(el).backgroundColor")  # noqa: E731
     color = lambda loc: loc.evaluate("el => getComputedStyle(el).color")                      # noqa: E731
@@ -598,8 +614,8 @@ def test_every_main_action_and_alert_has_a_pictogram_in_a_consistent_colour(ui_r
 
 # -- every page's way home; the new screens at both sizes, captured --------------------------------------
 
-def test_every_page_has_a_way_home_and_the_new_screens_fit_both_displays(ui_rig, kiosk):
-    rig = ui_rig({"power": {"loss_grace_s": 120.0, "restore_hold_s": 0.5}})
+def test_every_page_has_a_way_home_and_the_new_screens_fit_both_displays(calm_rig, kiosk):
+    rig = calm_rig({"power": {"loss_grace_s": 120.0, "restore_hold_s": 0.5}})
     assert rig.rigctl("show", "start").returncode == 0
     assert rig.rigctl("record", "start", "--place", "Didiéni").returncode == 0
     wait_for(lambda: rig.status()["recording"]["elapsed_s"] >= 1, timeout=10, what="recording")
