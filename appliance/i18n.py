@@ -124,8 +124,9 @@ class Catalog:
 
     def message(self, key: str, data: dict, lang: str, relays=None) -> str:
         """``key``'s text with ``data`` in it, and the names in it (a relay's label, a
-        state's words: ``label``, ``state_label``, ``old_label``, ``new_label``) in ``lang`` too;
-        codes (``origin``, ``trigger``…) and yes/no in words, decimals with ``lang``'s mark."""
+        state's words: ``label``, ``state_label``, ``old_label``, ``new_label``; a refused
+        command's reason: ``refusal_text``) in ``lang`` too; codes (``origin``, ``trigger``…)
+        and yes/no in words, decimals with ``lang``'s mark."""
         params = dict(data)
         relay = params.get("relay")
         if relays and relay in relays:
@@ -136,6 +137,9 @@ class Catalog:
                 params[key_out] = self.text(f"state.{params[key_in]}", lang)
         if isinstance(params.get("reason"), str):
             params["reason_label"] = self.text(f"reason.{params['reason']}", lang)
+        if isinstance(params.get("refusal"), str):       # a refused command, in its own words
+            detail = params.get("detail") if isinstance(params.get("detail"), dict) else {}
+            params["refusal_text"] = self.message(f"refusal.{params['refusal']}", detail, lang, relays)
         for name in CODE_PARAMS:
             value = params.get(name)
             for word in (f"value.{name}.{value}", f"value.{value}"):      # its own, else shared

@@ -224,7 +224,10 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
         except BaseException as exc:            # a refusal, or a bug: the thread goes on
             if future is not None:
                 future.set_exception(exc)
-            if not isinstance(exc, Refused):
+            if isinstance(exc, Refused) and future is not None:   # someone asked: on record
+                self.events.emit("command.refused", "info", "rig", command=msg.kind, origin=msg.origin,
+                                 refusal=exc.code, detail=dict(exc.data))
+            elif not isinstance(exc, Refused):
                 log.exception("handling %s failed", msg.kind)
             return
         if future is not None:

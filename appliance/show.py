@@ -97,9 +97,6 @@ class ShowSequencer:
             if left > 0:
                 problem = Refused("projector_cooling", relay=name,
                                   left_s=math.ceil(min(left, world.projector.cooldown_max_s)))
-        if on and show.state == "power_lost" and not problem:
-            # Back but not yet proven: an inrush now could stall it again.
-            problem = Refused("generator_returning", relay=name)
         if problem and not force:
             raise problem
         if problem:
@@ -347,14 +344,19 @@ class ShowSequencer:
             if load.name == "blower" and self._film_running(show, world):
                 return Refused("blower_during_screening", relay=load.name)
             return None
-        left = load.cooldown_left(world.now)
-        if left > 0:
-            return Refused("cooling_down", relay=load.name, left_s=math.ceil(left))
+        # The first true reason in the crew's terms: the generator (gone, coming back,
+        # unwell) before a lamp's cool-down, which waits on it anyway.
         try:
             self._require_generator(world)
         except Refused as refusal:
             refusal.data["relay"] = load.name
             return refusal
+        if show.state == "power_lost":
+            # Back but not yet proven: an inrush now could stall it again.
+            return Refused("generator_returning", relay=load.name)
+        left = load.cooldown_left(world.now)
+        if left > 0:
+            return Refused("cooling_down", relay=load.name, left_s=math.ceil(left))
         s = self.show_cfg
         problem = headroom_problem(load, world.power_w, self._unseen(world), self.rated_w,
                                    s.max_load_pct, s.surge_pct)

@@ -198,6 +198,7 @@ def test_a_projector_with_no_link_asks_the_crew_and_counts_its_cool_down(ui_rig,
     tap(page, "[data-action=show-start]")
     page.wait_for_function("document.querySelector('#state').textContent === 'Prêt'", timeout=10_000)
     tap(page, "[data-action=show-stop]")
+    tap(page, "#confirm [data-choice=yes]")                     # the second step (test_ui_safety)
     page.wait_for_function(
         "document.querySelector('#projector-text').textContent.includes('appuyez sur le bouton')",
         timeout=5000)
@@ -245,6 +246,7 @@ def test_record_mark_stop_and_the_level_meter_follows_the_voice(ui_rig, page, pu
     page.wait_for_function("document.querySelectorAll('#marks li').length === 1", timeout=5000)
     assert "question sur le poste de contrôle" in page.locator("#marks").text_content()
     tap(page, "[data-action=record-stop]")
+    tap(page, "#confirm [data-choice=yes]")                     # the second step (test_ui_safety)
     page.locator("[data-action=record-start]").wait_for(state="visible", timeout=15_000)
     tone.kill()
     page.locator("[data-action=extract]").first.wait_for(timeout=10_000)

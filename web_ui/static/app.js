@@ -15,6 +15,7 @@ const ui = {
   offered: {},
   programme: [],
   alerts: [],
+  events: [],
   unseen: 0,
   chart: null,
   history: [[], []],
@@ -72,8 +73,8 @@ async function api(method, path, body) {
   if (reply.status === 401) { $("#pinpad").classList.remove("hidden"); throw new Error("pin"); }
   const data = await reply.json().catch(() => ({}));
   if (!reply.ok) {
+    // The answer to a tap, at the tap: the rig keeps it in its events; Alertes is for faults.
     toast(data.message || `${reply.status}`, "answer");
-    addAlert({ level: "warning", message: data.message || `${reply.status}`, ts: Date.now() / 1000 });
     throw new Error(data.error || reply.status);
   }
   if (data.state && data.generator) render(data);
@@ -96,11 +97,14 @@ function connect() {
 }
 
 function onEvent(ev) {
-  if (["warning", "alarm", "critical"].includes(ev.level)) {
-    addAlert(ev);
-    if (ev.level !== "warning") toast(ev.message);
-  }
-  if (ev.code === "programme.ended" || ev.code === "power.restored") toast(ev.message, "info");
+  ui.events.push(ev);
+  if (ui.events.length > 600) ui.events.shift();
+  addAlert(ev);
+  if (["alarm", "critical"].includes(ev.level)) toast(ev.message);
+  // After a cut: a panel that stays (restore.js), not a toast that goes.
+  if (ev.code === "power.restored") findRestore(ui.events);
+  if (ev.code === "power.lost") $("#restore").classList.add("hidden");
+  if (ev.code === "programme.ended") toast(ev.message, "info");
   if (ev.code === "extract.made" || ev.code === "library.imported") loadProgramme();
   if (ev.code === "export.done" || ev.code === "recordings.pruned") toast(ev.message, "info");
 }
@@ -135,7 +139,9 @@ function render(s) {
   const power = s.power || {};
   const lost = power.grace_left_s !== null && power.grace_left_s !== undefined;
   $("#power-chip").classList.toggle("hidden", !lost && s.state !== "shutting_down");
-  $("#power-left").textContent = s.state === "shutting_down" ? T("state.shutting_down") : `${num(power.grace_left_s)} s`;
+  // The countdown says what it counts: the rig switching itself off.
+  $("#power-left").textContent = s.state === "shutting_down" ? T("state.shutting_down")
+    : T("ui.power_left", { s: num(power.grace_left_s) });
   $("#clock-chip").classList.toggle("hidden", !clockUnchecked());
 
   renderHome(s);
@@ -144,6 +150,7 @@ function render(s) {
   renderDebate(s);
   renderPi(s.health && s.health.pi);
   renderFleet(s.fleet);
+  renderRestore(s);
 }
 
 // The office link: a quiet line (what waits, when it last went). A refusal is a warning
@@ -180,7 +187,8 @@ function renderPi(pi) {
     const div = document.createElement("div");
     div.className = "notice " + ({ alarm: "danger", warning: "warn" }[a.level] || "quiet");
     div.dataset.alert = `pi-${a.code}`;
-    div.textContent = T(`ui.pi_${a.code}`, { amps: pi.supply_a, temp: num(pi.cpu_temp_c, 1) });
+    div.innerHTML = a.level === "alarm" ? icon("danger", "stop") : icon("warning", "warn");
+    div.insertAdjacentText("beforeend", T(`ui.pi_${a.code}`, { amps: pi.supply_a, temp: num(pi.cpu_temp_c, 1) }));
     box.appendChild(div);
   }
 }
@@ -201,29 +209,38 @@ function renderProjector(p) {
   $("#projector-off").classList.toggle("hidden", p.waiting_for !== "crew");
 }
 
+const STEP_ICONS = {
+  on: icon("check", "go"), warming: icon("clock", "warn"), cooling: icon("clock", "warn"),
+  waiting: icon("warning", "warn"), press_button: icon("warning", "warn"), standby: icon("clock", "warn"),
+};
+
 function renderHome(s) {
   const inShow = ["preparing", "ready", "screening", "debate"].includes(s.state);
   const resumable = s.state === "ready" && s.show.steps.some((st) => st.step !== "on" && st.step !== "warming");
-  $("#show-start").classList.toggle("hidden", (inShow && !resumable) || s.state === "closing" || s.state === "shutting_down");
-  $("#show-stop").classList.toggle("hidden", !inShow);
+  // Where DÉMARRER was tapped, FIN DE SOIRÉE appears: inert a moment (confirm.js).
+  reveal($("#show-start"), !((inShow && !resumable) || s.state === "closing" || s.state === "shutting_down"));
+  reveal($("#show-stop"), inShow);
+  reveal($("#shutdown"), s.state === "idle" || s.state === "power_lost");
   const steps = $("#steps");
   steps.innerHTML = "";
   for (const st of s.show.steps) {
     const li = document.createElement("li");
     li.className = st.step;
+    li.innerHTML = STEP_ICONS[st.step] || icon("circle", "muted");
     let text = label(s.relay_details, st.relay);
     if (st.step === "warming") text += ` — ${T("ui.warming")} ${fmtTime(st.left_s)}`;
     if (st.step === "cooling") text += ` — ${T("ui.cooling")} ${fmtTime(st.left_s)}`;
     if (st.step === "waiting" && s.show.waiting) text += ` — ${T("ui.waiting_" + s.show.waiting.code)}`;
     if (st.step === "standby") text += ` — ${T("ui.projector_standby")}`;
     if (st.step === "press_button") text += ` — ${T("ui.projector_press_button")}`;
-    li.textContent = text;
+    li.insertAdjacentText("beforeend", text);
     steps.appendChild(li);
   }
   if (s.state === "preparing" && s.show.ready_in_s) {
     const li = document.createElement("li");
     li.className = "pending";
-    li.textContent = `${T("ui.ready_in")} ${fmtTime(s.show.ready_in_s)}`;
+    li.innerHTML = icon("clock", "warn");
+    li.insertAdjacentText("beforeend", `${T("ui.ready_in")} ${fmtTime(s.show.ready_in_s)}`);
     steps.appendChild(li);
   }
   renderProjector(s.projector);
@@ -238,7 +255,7 @@ function renderHome(s) {
       b.className = "relay";
       b.dataset.action = `relay-${name}`;
       b.dataset.relay = name;
-      b.innerHTML = `<span class="name"></span><span class="sub"></span>`;
+      b.innerHTML = `${icon(relayIcon(name))}<span class="words"><span class="name"></span><span class="sub"></span></span>`;
       relays.appendChild(b);
     }
   }
@@ -333,8 +350,8 @@ function langName(code) { return ui.languages[code] || code || T("ui.language_un
 
 function renderDebate(s) {
   const r = s.recording || {};
-  $("#record-start").classList.toggle("hidden", !!r.active);
-  $("#record-stop").classList.toggle("hidden", !r.active);
+  reveal($("#record-start"), !r.active);
+  reveal($("#record-stop"), !!r.active);
   $("#rec-elapsed").textContent = fmtTime(r.elapsed_s);
   const peak = r.level ? r.level.peak_dbfs : null;
   // -60 dBFS .. 0 dBFS across the bar
@@ -346,8 +363,8 @@ function renderDebate(s) {
     marks.innerHTML = "";
     for (const m of list) {
       const li = document.createElement("li");
-      li.innerHTML = `<span class="grow"></span>`;
-      $(".grow", li).textContent = `★ ${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
+      li.innerHTML = `${icon("star", "warn")}<span class="grow"></span>`;
+      $(".grow", li).textContent = `${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
       marks.appendChild(li);
     }
     marks.dataset.count = list.length;
@@ -457,73 +474,20 @@ async function saveProgramme() {
   drawProgramme();
 }
 
-// --- alerts ------------------------------------------------------------------------
-
-function addAlert(ev) {
-  ui.alerts.unshift(ev);
-  ui.alerts = ui.alerts.slice(0, 50);
-  if (ui.screen !== "alerts") ui.unseen += 1;
-  renderAlerts();
-}
-
-function renderAlerts() {
-  const badge = $("#alert-count");
-  badge.textContent = ui.unseen;
-  badge.classList.toggle("hidden", ui.unseen === 0);
-  const ul = $("#alerts");
-  ul.innerHTML = "";
-  if (!ui.alerts.length) {
-    const li = document.createElement("li"); li.textContent = T("ui.no_alerts"); ul.appendChild(li);
-  }
-  for (const a of ui.alerts) {
-    const li = document.createElement("li");
-    li.className = a.level;
-    const when = new Date(a.ts * 1000);
-    li.innerHTML = `<span class="when"></span><span class="grow"></span>`;
-    $(".when", li).textContent = ui.L.time(when);
-    $(".grow", li).textContent = a.message;
-    ul.appendChild(li);
-  }
-}
-
-async function loadAlerts() {
-  const reply = await api("GET", "/api/events?since=12h&limit=100");
-  ui.alerts = reply.events.filter((e) => e.level !== "info").reverse();
-  renderAlerts();
-}
-
 let toastTimer = null, answerUntil = 0;
+document.addEventListener("click", (e) => { if (e.target.closest("#toast")) $("#toast").classList.add("hidden"); });
 function toast(text, kind) {
   // The answer to what the crew just tapped stays up a moment: events that
   // arrive meanwhile are in Alerts, they do not cover it.
   if (kind !== "answer" && Date.now() < answerUntil) return;
   if (kind === "answer") answerUntil = Date.now() + 4000;
   const el = $("#toast");
-  el.textContent = text;
+  // green: news; amber: the answer to a tap; red: a fault
+  el.innerHTML = kind === "info" ? icon("info", "go") : kind === "answer" ? icon("warning", "warn") : icon("danger", "stop");
+  el.insertAdjacentText("beforeend", text);
   el.className = "toast" + (kind === "info" ? " info" : "");
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => el.classList.add("hidden"), 6000);
-}
-
-// --- the screening's details -------------------------------------------------------------
-
-const FIELDS = ["village", "commune", "cercle", "region"];
-const GROUPS = ["women", "men", "youth"];
-
-async function loadScreening() {
-  const reply = await api("GET", "/api/screenings/current");
-  const s = reply.screening || {};
-  for (const f of FIELDS) $(`#s-${f}`).value = (s.place || {})[f] || "";
-  for (const g of GROUPS) $(`#s-${g}`).value = (s.audience || {})[g] || 0;
-  $("#s-notes").value = s.notes || "";
-}
-
-async function saveScreening() {
-  const place = {}, audience = {};
-  for (const f of FIELDS) place[f] = $(`#s-${f}`).value.trim();
-  for (const g of GROUPS) audience[g] = Math.max(0, parseInt($(`#s-${g}`).value || "0", 10) || 0);
-  await api("PATCH", "/api/screenings/current", { place, audience, notes: $("#s-notes").value });
-  toast(T("ui.saved"), "info");
 }
 
 // --- the field checklist ------------------------------------------------------------------
@@ -536,7 +500,7 @@ async function loadChecks() {
     const li = document.createElement("li");
     li.className = c.ok === true ? "ok" : c.ok === false ? "fail" : "na";
     li.innerHTML = '<span class="sign"></span><span class="title"></span><span class="text"></span><span class="fix"></span>';
-    $(".sign", li).textContent = c.ok === true ? "✔" : c.ok === false ? "✘" : "–";
+    $(".sign", li).innerHTML = c.ok === true ? icon("check", "go") : c.ok === false ? icon("cross", "stop") : icon("minus", "muted");
     $(".title", li).textContent = c.title;
     $(".text", li).textContent = c.text;
     $(".fix", li).textContent = c.fix || "";
@@ -626,14 +590,20 @@ const actions = {
     return closeClock(true);
   },
   "clock-later": () => closeClock(true),
-  "show-stop": () => api("POST", "/api/show/stop"),
+  // What ends or cuts something asks first (confirm.js).
+  "show-stop": async () => (await askEndEvening()) && api("POST", "/api/show/stop"),
+  shutdown: async () => (await askShutdown()) && api("POST", "/api/shutdown"),
   "projector-lamp-off": () => api("POST", "/api/projector/lamp_off"),
   "record-start": () => {
     const place = {};
     for (const f of FIELDS) { const v = $(`#s-${f}`).value.trim(); if (v) place[f] = v; }
     return api("POST", "/api/recording/start", Object.keys(place).length ? { place } : {});
   },
-  "record-stop": async () => { await api("POST", "/api/recording/stop"); loadProgramme(); },
+  "record-stop": async () => {
+    if (!(await askStopRecording())) return;
+    await api("POST", "/api/recording/stop");
+    loadProgramme();
+  },
   mark: async () => { await api("POST", "/api/recording/mark", { note: $("#mark-note").value }); $("#mark-note").value = ""; },
   play: () => (ui.status && ui.status.player.file ? api("POST", "/api/player/resume") : api("POST", "/api/player/play", {})),
   pause: () => api("POST", "/api/player/pause"),
@@ -653,11 +623,14 @@ const actions = {
     await loadProgramme();
   },
   "extract-show": (el) => showExtract(el.dataset.path),
-  "count-plus": (el) => { const i = $("input", el.parentElement); i.value = (+i.value || 0) + 1; },
-  "count-minus": (el) => { const i = $("input", el.parentElement); i.value = Math.max(0, (+i.value || 0) - 1); },
+  "count-plus": (el) => countStep(el, 1),
+  "count-minus": (el) => countStep(el, -1),
   "screening-save": () => saveScreening(),
+  "restore-dismiss": () => dismissRestore(),
+  "restore-open": (el) => findRestore(ui.events, true, +el.dataset.event),
+  "resume-film": () => api("POST", "/api/player/resume"),
   language: () => loadLanguage(nextLanguage()),
-  report: () => { window.location.href = "/report"; },
+  report: async () => { if (await leaveScreening()) window.location.href = "/report"; },
   export: async () => {
     const { targets } = await api("GET", "/api/export/targets");
     if (!targets.length) return toast(T("ui.no_stick"));
@@ -686,7 +659,7 @@ function showLogout(visible) {
     button = document.createElement("button");
     button.id = "logout";
     button.dataset.action = "logout";
-    button.innerHTML = '<span class="icon">⏏</span><span data-i18n="ui.logout"></span>';
+    button.innerHTML = `${icon("logout")}<span data-i18n="ui.logout"></span>`;
     $("#screen-screening .office").appendChild(button);
   }
   if (!button) return;
@@ -694,23 +667,33 @@ function showLogout(visible) {
   button.classList.toggle("hidden", !visible);
 }
 
-function relayAction(el) {
+async function relayAction(el) {
   const name = el.dataset.relay;
   const on = !ui.status.relay_details[name].on;
+  // Off during the show cuts the film or the sound: a second step. On: at once.
+  if (!on && inShow(ui.status) && !(await askRelayOff(label(ui.status.relay_details, name)))) return;
   return api("POST", `/api/relays/${name}`, { on, force: false });
 }
 
+const inShow = (s) => ["preparing", "ready", "screening", "debate"].includes(s.state);
+
+// An action runs once at a time: a second tap while the first is answered does nothing.
+const running = new Set();
 document.addEventListener("click", (e) => {
   const el = e.target.closest("[data-action], [data-screen]");
-  if (!el) return;
+  if (!el || el.disabled) return;
   if (el.dataset.screen) return show(el.dataset.screen);
   const action = el.dataset.action;
   const run = action.startsWith("relay-") ? relayAction : actions[action];
-  if (run) Promise.resolve(run(el)).catch(() => {});
+  if (!run || running.has(action)) return;
+  running.add(action);
+  Promise.resolve().then(() => run(el)).catch(() => {}).finally(() => running.delete(action));
 });
 document.addEventListener("contextmenu", (e) => e.preventDefault());   // no long-press menus
 
-function show(screen) {
+async function show(screen) {
+  if (ui.screen === "screening" && screen !== "screening" && !(await leaveScreening())) return;
+  closeKeyboard();
   if (screen !== "programme") ui.found = null;
   ui.screen = screen;
   $$(".screen").forEach((el) => el.classList.toggle("active", el.id === `screen-${screen}`));
@@ -730,6 +713,7 @@ window.addEventListener("resize", () => { ui.chart = null; drawChart(); });
 setInterval(() => { if (ui.screen === "debate") api("GET", "/api/status?level=1").catch(() => {}); }, 5000);
 
 (async function start() {
+  paintIcons();
   const state = await fetch("/api/login").then((r) => r.json()).catch(() => ({ ok: true }));
   if (!state.ok) $("#pinpad").classList.remove("hidden");
   ui.offered = await fetch("/api/i18n").then((r) => r.json()).catch(() => ({ fr: "Français" }));
