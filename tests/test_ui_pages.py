@@ -245,6 +245,7 @@ def test_a_debate_filmed_before_the_screening_opened_takes_its_place(ui_rig, bro
     page.locator("#rec-chip").wait_for(state="visible")
     wait_for(lambda: rig.status()["recording"]["elapsed_s"] > 2, timeout=10, what="recording")
     tap(page, "[data-action=record-stop]")
+    tap(page, "#confirm [data-choice=yes]")                     # the second step (test_ui_safety)
     head = page.locator("#recordings li.rec").first
     head.wait_for(timeout=15_000)
     assert "lieu non renseigné" in head.inner_text()
