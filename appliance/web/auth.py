@@ -325,7 +325,8 @@ def check_request():
     if request.method in CHANGES:
         _check_site()
     pin = _pin()
-    if not pin or request.path == "/" or request.path.startswith(OPEN_PATHS):
+    # the PIN pad needs the words (and the languages offered) before anyone is in
+    if not pin or request.path in ("/", "/api/i18n") or request.path.startswith(OPEN_PATHS):
         return None
     if _session_ok(pin) or _kiosk():
         return None

@@ -716,7 +716,8 @@ setInterval(() => { if (ui.screen === "debate") api("GET", "/api/status?level=1"
   paintIcons();
   const state = await fetch("/api/login").then((r) => r.json()).catch(() => ({ ok: true }));
   if (!state.ok) $("#pinpad").classList.remove("hidden");
-  ui.offered = await fetch("/api/i18n").then((r) => r.json()).catch(() => ({ fr: "Français" }));
+  ui.offered = await fetch("/api/i18n").then((r) => (r.ok ? r.json() : null)).catch(() => null)
+    || { en: "English", fr: "Français" };
   await loadLanguage(ui.offered[ui.lang] ? ui.lang : Object.keys(ui.offered)[0] || "fr");
   if (state.session) showLogout(true);
   loadAlerts().catch(() => {});
