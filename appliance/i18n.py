@@ -39,7 +39,7 @@ FALLBACK = SOURCE          # the name some callers know it by
 #: parameters that carry a code (who asked, what triggered): shown as ``value.<param>.<code>``'s
 #: or ``value.<code>``'s words when the catalog has them, so a French screen never reads
 #: "show" or "power_lost"
-CODE_PARAMS = ("origin", "by", "trigger", "config", "overridden")
+CODE_PARAMS = ("origin", "by", "trigger", "config", "overridden", "backend", "wanted")
 #: how each language writes a decimal number (the decimal comma in French)
 DECIMAL_MARK = {"fr": ",", "bm": ","}
 LANGUAGE_KEY = "_language"
