@@ -81,7 +81,7 @@ def test_the_first_show_start_loads_the_player_and_it_plays(rig_process, media):
     rig.start()
     assert "libmpv" not in loaded(rig)
     rig.post("/api/show/start")
-    wait_for(lambda: "libmpv" in loaded(rig), what="libmpv loaded at show start")
+    wait_for(lambda: "libmpv" in loaded(rig), timeout=20, what="libmpv loaded at show start")
     wait_for(lambda: rig.status()["state"] == "ready", timeout=20, what="ready")
     rig.rigctl("library")
     assert rig.post("/api/player/play", {"path": "films/film.mkv"})[0] == 200
