@@ -37,8 +37,9 @@ function drawRecordings() {
     for (const m of rec.marks) {
       const li = document.createElement("li");
       li.className = "rec-mark";
-      li.innerHTML = `<span class="grow"></span>`;
-      $(".grow", li).textContent = `★ ${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
+      // the mark's star as the REPÈRE button draws it (SVG: DejaVu Sans has no ★ to spare)
+      li.innerHTML = `${icon("star", "warn")}<span class="grow"></span>`;
+      $(".grow", li).textContent = `${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
       const b = document.createElement("button");
       if (m.extract) {
         b.textContent = T("ui.see_extract"); b.dataset.action = "extract-show"; b.dataset.path = m.extract;
