@@ -26,9 +26,11 @@ from appliance.screenings import Screenings
 from appliance.stick import MANIFEST
 from appliance.store import Store
 
+from .fonts import font_chars
 from .helpers import wait_for
 from .test_ui import QUICK, SHOTS, SIZES, open_ui, overflowing, small_targets, tap
 from .test_ui_pages import english, open_report, small
+from .test_ui_safety import ALL_TEXT, FONTS, SYMBOL_BLOCKS
 
 DAY = 86400
 #: A's evenings, a week before the test's own
@@ -174,6 +176,14 @@ def path_of(rig, meta) -> str:
     return next(i["path"] for i in rig.get("/api/library")[1]["items"] if i["id"] == meta["id"])
 
 
+def drawn(page):
+    """Every character on screen is in the Pi's one font, and no pictograph is a font's."""
+    shipped = set.intersection(*(font_chars(f) for f in FONTS))
+    every, ours = page.evaluate(ALL_TEXT)
+    assert sorted(c for c in set(every) - set("\n\t\r") if c not in shipped) == []
+    assert sorted(c for c in ours if any(a <= ord(c) <= b for a, b in SYMBOL_BLOCKS)) == []
+
+
 def fits(page, what):
     assert overflowing(page) == [], what
     assert small_targets(page) == [] and small(page) == [], what
@@ -209,6 +219,8 @@ def test_the_chain_page_draws_the_villages_in_order_and_plays_an_extract_now(dia
         assert "une femme parle du puits" in first and "entendu à Kolokani" in first and "Bambara" in first
         assert "pas encore entendu" in page.inner_text(f".d-extract[data-id='{answer['id']}']")
         fits(page, f"the chain page at {width}x{height}")
+        assert english(page.inner_text("#screen-dialogue")) == []
+        drawn(page)
         page.evaluate("document.querySelector('#toast').classList.add('hidden')")
         page.screenshot(path=str(SHOTS / f"dialogue-{width}x{height}.png"))
         if width == 800:
@@ -276,6 +288,7 @@ def test_withdrawing_consent_greys_the_extract_the_rig_refuses_it_and_keeps_who_
     dialog.wait_for(state="visible")
     assert "Retirer « Didiéni 2 » ?" in dialog.inner_text()
     fits(page, "the question")
+    drawn(page)
     # no name, no withdrawal: the keyboard opens on « Qui a demandé ? »
     page.locator("#confirm [data-choice=yes]").click()
     page.locator("#keyboard").wait_for(state="visible")
@@ -324,6 +337,7 @@ def test_withdrawing_consent_greys_the_extract_the_rig_refuses_it_and_keeps_who_
     kinds = [(w["kind"], w["id"], w["by"]) for w in rig.get("/api/consent")[1]["withdrawals"]]
     assert kinds[1] == ("debate", f"rig-b:{rig.debate}", "Moussa")
     assert english(page.inner_text("#screen-debate")) == []
+    fits(page, "the debate's recordings with their consent")
 
 
 # --- 4. the USB page: a pack in, the extracts out ----------------------------------------------
