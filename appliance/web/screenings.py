@@ -126,6 +126,30 @@ def removable_mounts() -> list[dict]:
             continue
         out.append({"path": mount, "device": device, "type": kind,
                     "free_bytes": usage.free, "size_bytes": usage.total})
+    if d.config.sim.enabled:
+        out += _simulated_sticks(roots, {t["path"] for t in out})
+    return out
+
+
+def _simulated_sticks(roots, known: set) -> list[dict]:
+    """A simulated rig's sticks: the folders right below usb_roots (removable_check accepts
+    them there), so the touch screen's USB buttons find one as on a Pi with a real stick."""
+    out = []
+    for root in roots:
+        try:
+            names = sorted(os.listdir(root))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, name)
+            if name.startswith(".") or path in known or os.path.islink(path) or not os.path.isdir(path):
+                continue
+            try:
+                usage = shutil.disk_usage(path)
+            except OSError:
+                continue
+            out.append({"path": path, "device": "sim", "type": "folder",
+                        "free_bytes": usage.free, "size_bytes": usage.total})
     return out
 
 

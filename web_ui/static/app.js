@@ -105,7 +105,10 @@ function onEvent(ev) {
   if (ev.code === "power.restored") findRestore(ui.events);
   if (ev.code === "power.lost") $("#restore").classList.add("hidden");
   if (ev.code === "programme.ended") toast(ev.message, "info");
-  if (ev.code === "extract.made" || ev.code === "library.imported") loadProgramme();
+  if (["extract.made", "library.imported", "library.pack_imported", "consent.withdrawn"].includes(ev.code)) {
+    loadProgramme().catch(() => {});
+    if (ui.screen === "dialogue") loadDialogue().catch(() => {});
+  }
   if (ev.code === "export.done" || ev.code === "recordings.pruned") toast(ev.message, "info");
 }
 
@@ -147,6 +150,7 @@ function render(s) {
   renderHome(s);
   renderGenerator(s);
   renderPlayer(s);
+  dialoguePlaying(s.player);
   renderDebate(s);
   renderPi(s.health && s.health.pi);
   renderFleet(s.fleet);
@@ -376,11 +380,13 @@ function renderDebate(s) {
 // --- the programme --------------------------------------------------------------
 
 async function loadProgramme() {
-  const [lib, prog, recs] = await Promise.all([api("GET", "/api/library"), api("GET", "/api/programme"),
-                                              api("GET", "/api/recordings")]);
+  // the withdrawals (consent.js) and tonight's suggestion (dialogue.js) come with the lists
+  const [lib, prog, recs, consent, suggest] = await Promise.all([
+    api("GET", "/api/library"), api("GET", "/api/programme"), api("GET", "/api/recordings"),
+    api("GET", "/api/consent"), api("GET", "/api/dialogue/suggest")]);
   ui.library = lib.items; ui.languages = lib.languages; ui.programme = prog.items;
-  ui.recordings = recs.recordings;
-  drawLibrary(); drawProgramme(); drawRecordings();
+  ui.recordings = recs.recordings; ui.consent = consent; ui.suggestion = suggest.suggestion;
+  drawLibrary(); drawProgramme(); drawRecordings(); drawSuggestion();
 }
 
 function badges(tracks) {
@@ -394,28 +400,41 @@ function drawLibrary() {
   if (!ui.library.length) {
     const li = document.createElement("li"); li.textContent = T("ui.library_empty"); ul.appendChild(li);
   }
-  for (const item of ui.library) {
-    const li = document.createElement("li");
-    li.dataset.path = item.path;
-    li.innerHTML = `<span class="grow"><b></b> <span class="muted"></span><br>${badges(item.audio)}</span>`;
-    $("b", li).textContent = item.title;
-    $(".muted", li).textContent = fmtTime(item.duration_s);
-    if (item.ok) {
-      const add = document.createElement("button");
-      add.textContent = "+";
-      add.dataset.action = "programme-add";
-      add.dataset.path = item.path;
-      li.appendChild(add);
-    } else {
-      const bad = document.createElement("span"); bad.className = "broken"; bad.textContent = item.error;
-      li.appendChild(bad);
-    }
-    ul.appendChild(li);
-    if (item.path === ui.found) {
-      li.classList.add("found");
-      li.scrollIntoView({ block: "center" });
-    }
+  // the films, then the extracts by village and date (dialogue.js)
+  for (const group of libraryGroups(ui.library)) {
+    if (group.head && group.items.length) ul.appendChild(groupHead(group.head));
+    for (const item of group.items) ul.appendChild(libraryItem(item));
   }
+}
+
+function libraryItem(item) {
+  const li = document.createElement("li");
+  li.dataset.path = item.path;
+  li.innerHTML = `<span class="grow"><b></b> <span class="muted"></span><br>${badges(item.audio)}</span>`;
+  $("b", li).textContent = item.title;
+  $(".muted", li).textContent = fmtTime(item.duration_s);
+  if (item.withheld) {
+    // consent withdrawn: greyed, who and when, nothing to add it with (consent.js)
+    li.classList.add("withheld");
+    const note = document.createElement("div"); note.className = "withheld-note";
+    note.textContent = withheldNote(item.withheld);
+    $(".grow", li).appendChild(note);
+  } else if (item.ok) {
+    const add = document.createElement("button");
+    add.textContent = "+";
+    add.dataset.action = "programme-add";
+    add.dataset.path = item.path;
+    li.appendChild(add);
+    if (item.kind === "extract" && item.id) li.appendChild(withdrawButton("extract", item.id, item.title));
+  } else {
+    const bad = document.createElement("span"); bad.className = "broken"; bad.textContent = item.error;
+    li.appendChild(bad);
+  }
+  if (item.path === ui.found) {
+    li.classList.add("found");
+    setTimeout(() => li.scrollIntoView({ block: "center" }));      // once it is in the list
+  }
+  return li;
 }
 
 function langSelect(tracks, value, kind, index) {
@@ -472,6 +491,7 @@ async function saveProgramme() {
   const reply = await api("PUT", "/api/programme", { items });
   ui.programme = reply.items;
   drawProgramme();
+  drawSuggestion();
 }
 
 let toastTimer = null, answerUntil = 0;
@@ -631,12 +651,7 @@ const actions = {
   "resume-film": () => api("POST", "/api/player/resume"),
   language: () => loadLanguage(nextLanguage()),
   report: async () => { if (await leaveScreening()) window.location.href = "/report"; },
-  export: async () => {
-    const { targets } = await api("GET", "/api/export/targets");
-    if (!targets.length) return toast(T("ui.no_stick"));
-    await api("POST", "/api/export", { path: targets[0].path });
-    toast(`${T("ui.export")}: ${targets[0].path}…`, "info");
-  },
+  // export, export-extracts, import: usb.js
   prune: () => api("POST", "/api/prune", { keep_days: 30 }),
   login: async () => {
     await api("POST", "/api/login", { pin: $("#pin").value });
@@ -697,13 +712,16 @@ async function show(screen) {
   if (screen !== "programme") ui.found = null;
   ui.screen = screen;
   $$(".screen").forEach((el) => el.classList.toggle("active", el.id === `screen-${screen}`));
-  $$("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.screen === screen));
+  // the chain page is a view of the Programme: its tab stays lit
+  const tab = screen === "dialogue" ? "programme" : screen;
+  $$("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.screen === tab));
   if (screen === "alerts") { ui.unseen = 0; renderAlerts(); }
   if (screen === "generator") loadHistory().catch(() => {});
   if (screen === "programme" || screen === "debate") loadProgramme().catch(() => {});
   if (screen === "debate") api("GET", "/api/status?level=1").catch(() => {});   // the level meter: now
   if (screen === "screening") loadScreening().catch(() => {});
   if (screen === "checks") loadChecks().catch(() => {});
+  if (screen === "dialogue") loadDialogue().catch(() => {});
 }
 
 window.addEventListener("resize", () => { ui.chart = null; drawChart(); });

@@ -24,14 +24,29 @@ function reveal(el, visible) {
   if (visible && !was && Date.now() - guard.lastTapAt < guard.ARM_MS) arm(el, guard.ARM_MS);
 }
 
-const dialog = { resolve: null, openedAt: 0 };
+const dialog = { resolve: null, openedAt: 0, check: null };
 
 /**
  * Ask the crew. ``choices``: [{id, label, icon, kind}] from the safe one (left) to the
  * one that acts (right). Resolves with the id tapped, or null (closed, or another dialog).
+ * ``fields``: [{id, label, kbLabel, max}] text fields typed on the screen's keyboard (who
+ * asked, why); ``check(choice)``: false keeps the dialog open (a name still missing).
  */
-function ask({ icon: name, tone = "stop", title, text = "", choices }) {
+function ask({ icon: name, tone = "stop", title, text = "", choices, fields = [], check = null }) {
   if (dialog.resolve) dialog.resolve(null);
+  const inputs = $("#confirm-fields");
+  inputs.innerHTML = "";
+  inputs.classList.toggle("hidden", !fields.length);
+  for (const f of fields) {
+    const label = document.createElement("label");
+    label.innerHTML = '<span></span><input type="text" inputmode="none" autocomplete="off" data-kb="text">';
+    $("span", label).textContent = f.label;
+    const input = $("input", label);
+    Object.assign(input, { id: f.id, maxLength: f.max || 120 });
+    input.dataset.kbLabel = f.kbLabel;
+    inputs.appendChild(label);
+  }
+  dialog.check = check;
   const box = $("#confirm");
   $("#confirm-icon").innerHTML = icon(name, tone);
   $("#confirm-title").textContent = title;
@@ -55,6 +70,7 @@ function ask({ icon: name, tone = "stop", title, text = "", choices }) {
 }
 
 function closeDialog(choice) {
+  if (typeof closeKeyboard === "function") closeKeyboard();
   $("#confirm").classList.add("hidden");
   const resolve = dialog.resolve;
   dialog.resolve = null;
@@ -65,8 +81,11 @@ document.addEventListener("click", (e) => {
   const box = $("#confirm");
   if (!box || box.classList.contains("hidden") || !box.contains(e.target)) return;
   e.stopPropagation();
+  // the question's own fields: this listener stops the tap before keyboard.js sees it
+  const field = e.target.closest("[data-kb]");
+  if (field) return openKeyboard(field);
   const b = e.target.closest("[data-choice]");
-  if (b && !b.disabled) return closeDialog(b.dataset.choice);
+  if (b && !b.disabled && (!dialog.check || dialog.check(b.dataset.choice))) return closeDialog(b.dataset.choice);
   // A tap beside the box closes it, once it is no longer a double tap's second half.
   if (!e.target.closest(".dialog-box") && Date.now() - dialog.openedAt > guard.DIALOG_ARM_MS) closeDialog(null);
 }, true);

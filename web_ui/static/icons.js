@@ -44,6 +44,12 @@ const ICONS = {
   shift: '<path d="M12 3.5l8 8.5h-4.5v8h-7v-8H4z"/>',
   circle: '<circle cx="12" cy="12" r="7"/>',
   people: '<circle cx="8" cy="7.5" r="3"/><circle cx="16.5" cy="8.5" r="2.5"/><path d="M2.5 20c0-4 2.5-6.5 5.5-6.5s5.5 2.5 5.5 6.5M14 14.5c.8-.6 1.6-.9 2.5-.9 2.6 0 4.5 2.2 4.5 6.4"/>',
+  // the virtual dialogue: a chain's links, the way back, a pack in, a consent withdrawn
+  chain: '<rect x="2" y="8.5" width="11" height="7" rx="3.5"/><rect x="11" y="8.5" width="11" height="7" rx="3.5"/>',
+  back: '<path d="M10 5l-7 7 7 7M3.5 12H21"/>',
+  arrow: '<path d="M14 5l7 7-7 7M3 12h17.5"/>',
+  import: '<path d="M4 14v6.5h16V14"/><path d="M12 3v11M7.5 9.5L12 14l4.5-4.5"/>',
+  withdraw: '<circle cx="9" cy="7.5" r="3.5"/><path d="M2.5 20.5c0-4 3-6.5 6.5-6.5s6.5 2.5 6.5 6.5"/><path d="M16 8l5 5M21 8l-5 5"/>',
   place: '<path d="M12 21.5s-7-6.6-7-12a7 7 0 0 1 14 0c0 5.4-7 12-7 12z"/><circle cx="12" cy="9.5" r="2.5"/>',
 };
 

@@ -7,7 +7,8 @@
 function drawRecordings() {
   const box = $("#recordings");
   const list = (ui.recordings || []).filter((x) => x.state !== "recording").slice(-5).reverse();
-  const key = ui.lang + JSON.stringify(list.map((x) => [x.id, x.state, x.place_label, x.exported_at, x.marks]));
+  const key = ui.lang + JSON.stringify(list.map((x) => [x.id, x.state, x.place_label, x.exported_at, x.marks,
+                                                         debateWithheld(x.id)]));
   if (box.dataset.key === key) return;
   box.dataset.key = key;
   box.innerHTML = "";
@@ -22,16 +23,27 @@ function drawRecordings() {
     if (fate) parts.push(fate);
     head.innerHTML = `<span class="grow"></span>`;
     $(".grow", head).textContent = parts.filter(Boolean).join(" · ");
+    // a filmed person may withdraw the whole debate (consent.js): then greyed, with who and when
+    const held = debateWithheld(rec.id);
+    if (held) {
+      head.classList.add("withheld");
+      const note = document.createElement("div"); note.className = "withheld-note";
+      note.textContent = withheldNote(held);
+      $(".grow", head).appendChild(note);
+    } else {
+      head.appendChild(withdrawButton("debate", rec.id, parts.slice(0, 2).filter(Boolean).join(" · ")));
+    }
     box.appendChild(head);
     for (const m of rec.marks) {
       const li = document.createElement("li");
       li.className = "rec-mark";
-      li.innerHTML = `<span class="grow"></span>`;
-      $(".grow", li).textContent = `★ ${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
+      // the mark's star as the REPÈRE button draws it (SVG: DejaVu Sans has no ★ to spare)
+      li.innerHTML = `${icon("star", "warn")}<span class="grow"></span>`;
+      $(".grow", li).textContent = `${m.n} · ${fmtTime(m.t_s)}${m.note ? " — " + m.note : ""}`;
       const b = document.createElement("button");
       if (m.extract) {
         b.textContent = T("ui.see_extract"); b.dataset.action = "extract-show"; b.dataset.path = m.extract;
-      } else if (rec.state === "final") {
+      } else if (rec.state === "final" && !held) {
         b.textContent = T("ui.make_extract"); b.dataset.action = "extract";
         b.dataset.session = rec.id; b.dataset.mark = m.n;
       }

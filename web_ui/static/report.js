@@ -143,6 +143,41 @@ async function load() {
   drawTotals(rep.totals);
   drawTable(rep);
   drawChart(rep.rows);
+  drawDialogue(rep.dialogue || { chains: [] });
+}
+
+// "Dialogue virtuel": each chain as its line of villages with their dates (dd/mm), how many
+// villages it reached, and one row per step with its people (women, men, youth).
+function drawDialogue(d) {
+  const n = (v) => report.L.decimal(v ?? 0);
+  const dm = (iso) => report.L.isoDay(iso).slice(0, 5) || "?";
+  $("#d-total").textContent = d.chains.length
+    ? T("ui.report_dialogue_total", { chains: n(d.chains.length), villages: n(d.villages_reached) })
+    : T("ui.report_dialogue_none");
+  const box = $("#d-chains");
+  box.innerHTML = "";
+  for (const c of d.chains) {
+    const chain = document.createElement("div");
+    chain.className = "chain";
+    chain.appendChild(cell("div", c.steps.map((s) => `${s.village} ${dm(s.date)}`).join(" → "), "chain-line"));
+    chain.appendChild(cell("div", T("ui.report_dialogue_chain", { villages: n(c.villages_reached),
+      people: n(c.people), extracts: n(c.extracts) }), "chain-sum"));
+    const table = document.createElement("table");
+    const head = document.createElement("tr");
+    for (const word of ["ui.village", "ui.report_col_date", "ui.women", "ui.men", "ui.youth", "ui.report_col_people",
+                        "ui.report_col_heard", "ui.report_col_cut"]) head.appendChild(cell("th", T(word)));
+    table.appendChild(head);
+    for (const s of c.steps) {
+      const tr = document.createElement("tr");
+      tr.appendChild(cell("td", s.village));
+      tr.appendChild(cell("td", report.L.isoDay(s.date), "day"));
+      for (const v of [s.audience.women, s.audience.men, s.audience.youth, s.people, s.heard, s.cut])
+        tr.appendChild(cell("td", n(v), "n"));
+      table.appendChild(tr);
+    }
+    chain.appendChild(table);
+    box.appendChild(chain);
+  }
 }
 
 // --- the date picker ------------------------------------------------------------------
