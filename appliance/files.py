@@ -226,6 +226,31 @@ def read_bounded(fd: int, size: int, chunk: int = CHUNK):
         raise Grew(errno.EFBIG, f"the file is longer than the {size} bytes it had")
 
 
+def copy_to_new(fd: int, temp: Path, size: int, on_bytes=None, chunk: int = CHUNK) -> str:
+    """Copy the first ``size`` bytes of ``fd`` into ``temp``, a file made here and now (no
+    link followed, none there before: a planted one is removed), readable by all, flushed
+    to the card; the SHA-256 of what was read. ``on_bytes(copied)`` after each block.
+    On any failure ``temp`` is left for the caller to remove (it knows what to tell)."""
+    digest = hashlib.sha256()
+    temp.unlink(missing_ok=True)
+    out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        os.fchmod(out, 0o644)          # whatever the umask: media the rig and the crew read
+        copied = 0
+        for block in read_bounded(fd, size, chunk):
+            digest.update(block)
+            view = memoryview(block)
+            while view:
+                view = view[os.write(out, view):]
+            copied += len(block)
+            if on_bytes:
+                on_bytes(copied)
+        os.fsync(out)
+    finally:
+        os.close(out)
+    return digest.hexdigest()
+
+
 def sha256_fd(fd: int, size: int, chunk: int = CHUNK, on_bytes=None) -> str:
     """SHA-256 of the first ``size`` bytes of ``fd`` from the start (see :func:`read_bounded`)."""
     os.lseek(fd, 0, os.SEEK_SET)

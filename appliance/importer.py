@@ -23,7 +23,6 @@ named in ``progress()["refused"]`` with its reason: ``link``,
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
 import os
 import shutil
@@ -33,8 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import (Grew, below_roots, fsync_dir, lexical, open_dir_nofollow, open_regular,
-                    read_bounded, sha256_fd)
+from .files import (Grew, below_roots, copy_to_new, fsync_dir, lexical, open_dir_nofollow,
+                    open_regular, sha256_fd)
 from .library import PARTIAL, VIDEO_SUFFIXES, Library
 from .jobs import Jobs
 from .pack_import import PackImport, PackPlan, find_pack, read_pack
@@ -320,27 +319,13 @@ class Importer:
             os.lseek(fd, 0, os.SEEK_SET)
         target = _free_name(folder, name)
         temp = folder / f".{target.name}{PARTIAL}"
-        digest = hashlib.sha256()
-        copied = 0
-        temp.unlink(missing_ok=True)
-        out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                      0o644)
+
+        def progress(copied):
+            self._update(bytes_done=done_before + copied)
+            if on_chunk:
+                on_chunk(Path(name), copied, size)
         try:
-            try:
-                os.fchmod(out, 0o644)          # whatever the umask: a film, readable, ours
-                for block in read_bounded(fd, size, CHUNK):
-                    digest.update(block)
-                    view = memoryview(block)
-                    while view:
-                        view = view[os.write(out, view):]
-                    copied += len(block)
-                    self._update(bytes_done=done_before + copied)
-                    if on_chunk:
-                        on_chunk(Path(name), copied, size)
-                os.fsync(out)
-            finally:
-                os.close(out)
-            read_hash = digest.hexdigest()
+            read_hash = copy_to_new(fd, temp, size, progress)
             if source_hash and source_hash != read_hash:
                 raise OSError(f"the stick gave different data on two reads of {name}")
             check = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)

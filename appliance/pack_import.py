@@ -33,8 +33,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import (Grew, below_roots, fsync_dir, lexical, open_dir_nofollow, open_regular,
-                    read_bounded, relative_parts, sha256_fd, write_json_atomic)
+from .files import (Grew, below_roots, copy_to_new, fsync_dir, lexical, open_dir_nofollow,
+                    open_regular, read_bounded, relative_parts, sha256_fd, write_json_atomic)
 from .library import PARTIAL, VIDEO_SUFFIXES
 from .packs import (MAX_PACK_BYTES, MAX_PACK_EXTRACTS, MAX_SIDECAR_BYTES, PACK_FILE, clean_sidecar, parse_manifest,
                     parse_pack, sidecar_of)
@@ -293,23 +293,9 @@ class PackImport:
                 raise Damaged("truncated")
             if st.st_size > size:
                 raise Damaged("damaged")
-            temp.unlink(missing_ok=True)
-            out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-            digest = hashlib.sha256()
-            try:
-                os.fchmod(out, 0o644)
-                copied = 0
-                for block in read_bounded(fd, size, CHUNK):
-                    digest.update(block)
-                    view = memoryview(block)
-                    while view:
-                        view = view[os.write(out, view):]
-                    copied += len(block)
-                    self.importer._update(bytes_done=self._done_bytes + copied)
-                os.fsync(out)
-            finally:
-                os.close(out)
-            if digest.hexdigest() != expected:
+            got = copy_to_new(fd, temp, size, lambda copied: self.importer._update(
+                bytes_done=self._done_bytes + copied))
+            if got != expected:
                 raise Damaged("damaged")
             check = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             try:
