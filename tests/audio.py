@@ -1,7 +1,7 @@
 """A real audio server with no sound card: PulseAudio with a null sink.
 
 The sink's monitor is a capture source, so what is played into the sink is
-what a microphone on ``pulse`` hears (see ../shared/RECIPES.md).
+what a microphone on ``pulse`` hears.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ meter serves, so the two can never disagree about a layout.
     >>> values["voltage_v"]
     224.5
 
-Sources: ../shared/FIELD.md (PZEM-004T v3.0 manual, Eastron SDM120 register
-list, Deep Sea Electronics GenComm).
+Sources: the PZEM-004T v3.0 manual, Eastron's SDM120 register list, Deep Sea
+Electronics' GenComm.
 """
 
 from __future__ import annotations
