@@ -17,7 +17,7 @@ from appliance.store import Store
 
 from .helpers import wait_for
 
-# The exchange captured from a real PZEM-004T (its manual's example).
+# An exchange captured from a real PZEM-004T on its serial line.
 PZEM_REQUEST = bytes.fromhex("01 04 00 00 00 0A 70 0D")
 PZEM_REPLY = bytes.fromhex("01 04 14 08 C5 00 6C 00 00 00 F2 00 00 18 3D 00 00 01 F4 00 64 00 00 53 8E")
 
