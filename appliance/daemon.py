@@ -319,8 +319,6 @@ class Daemon(Liveness):
         except OSError as exc:
             raise StartupError(f"cannot listen on {web.listen}: {exc.strerror or exc} "
                                "(is another rigd running? change [web] listen)")
-        self._server_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
-        self._server_thread.start()
         if web.kiosk_listen and web.kiosk_listen != web.listen:
             # The crew's screen has its own door and workers, whatever [web] listen says:
             # a crowd on the Wi-Fi (or an attack from it) cannot keep it waiting, and it
@@ -334,6 +332,10 @@ class Daemon(Liveness):
             except OSError as exc:
                 raise StartupError(f"cannot listen on [web] kiosk_listen {web.kiosk_listen}: "
                                    f"{exc.strerror or exc}")
+        # Served once both doors are open: an API that answers means the kiosk's answers too.
+        self._server_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._server_thread.start()
+        if self._kiosk_server is not None:
             threading.Thread(target=self._kiosk_server.run, name="web-kiosk", daemon=True).start()
 
     @property

@@ -315,7 +315,8 @@ def test_after_a_power_cut_the_screen_says_what_happened_and_what_to_do(film_rig
     panel.locator("[data-action=record-start]").click()
     wait_for(lambda: rig.status()["recording"]["state"] == "active", timeout=15, what="recording again")
     page.locator("#restore [data-step=recording].done").wait_for(timeout=5000)
-    assert "L'enregistrement du débat continue" in panel.inner_text()
+    page.wait_for_function("document.querySelector('#restore').innerText"
+                           ".includes(\"L'enregistrement du débat continue\")", timeout=5000)
 
 
 # -- 5. the Séance page ---------------------------------------------------------------------------

@@ -91,8 +91,13 @@ function renderRestore(s) {
   // 4. the debate's recording, as the recorder says it is
   const r = s.recording || {};
   let rec;
-  if (r.state === "active") rec = { state: "done", text: T("ui.restore_rec_on") };
-  else if (r.state === "busy") rec = { state: "doing", text: T("ui.restore_rec_busy") };
+  // "busy" right after it went on again is the recorder settling its parts, not a stop:
+  // a step once done stays done while the same debate is recorded
+  const goingOn = r.state === "busy" && r.session && ui.restoreRecOn === r.session;
+  if (r.state === "active" || goingOn) {
+    rec = { state: "done", text: T("ui.restore_rec_on") };
+    ui.restoreRecOn = r.session;
+  } else if (r.state === "busy") rec = { state: "doing", text: T("ui.restore_rec_busy") };
   else if (r.state === "interrupted") rec = { state: "todo", text: T("ui.restore_rec_paused", { kept: fmtTime(r.elapsed_s) }) };
   else if (e.data.resume_recording) rec = { state: "info", text: T("ui.restore_rec_saved") };
   else rec = { state: "info", text: T("ui.restore_rec_none") };
