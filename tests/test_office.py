@@ -347,8 +347,14 @@ def fill(store: OfficeStore) -> None:
               [{"origin_rig": "mdu-1", "origin_screening": 2, "place": {"village": "Didiéni"},
                 "date": "2026-11-12"},
                {"file": "2026-11-14_kolokani_mark1.mkv", "from_s": 10}])    # its own: not a link
-    screening("mdu-3", 3, "2026-11-20 20:00", "Nara", 20, 30, 50,
-              [{"origin_rig": "mdu-2", "origin_screening": 7, "place": "Kolokani", "date": "2026-11-14"}])
+    screening("mdu-3", 3, "2026-11-20 20:00", "Nara", 20, 30, 50)
+    # as a rig writes it down (appliance.dialogue.screened_entry): the extracts it screened
+    add("mdu-3", "screening", {"id": 3, "started_at": when("2026-11-20 20:00"), "ended_at":
+                               when("2026-11-20 22:00"), "place": {"village": "Nara", "region": "Koulikoro"},
+                               "audience": {"women": 20, "men": 30, "youth": 50}, "energy_used_wh": 2500,
+                               "screened": [{"id": "ab" * 32, "path": "extracts/kolokani.mkv", "origin": {
+                                   "village": "Kolokani", "date": "2026-11-14", "rig": "mdu-2",
+                                   "screening": "mdu-2:7", "chain": "mdu-1:2"}}]})
     add("mdu-3", "screening", {"id": 4, "started_at": when("2026-11-21 20:00"), "place": "Mourdiah"})
     for n in range(3):
         add("mdu-1", "generator_hourly", {"hour_start": when("2026-11-12 19:00") + 3600 * n,

@@ -357,6 +357,22 @@ def extract_origins(body: dict) -> list[tuple]:
         if not (isinstance(rig, str) and RIG_ID.match(rig) and sid):
             continue
         out.append((rig, sid, place_label(e.get("place")), _date(e.get("date"))))
+    # what a rig writes down (appliance.dialogue.screened_entry): each extract screened, with
+    # its origin {village, date, rig, screening: "<rig>:<its id>", chain}
+    screened = body.get("screened")
+    for e in screened if isinstance(screened, list) else []:
+        o = e.get("origin") if isinstance(e, dict) else None
+        if not isinstance(o, dict):
+            continue
+        rig, sid = o.get("rig"), o.get("screening")
+        if isinstance(rig, str) and isinstance(sid, str) and sid.startswith(rig + ":"):
+            sid = sid[len(rig) + 1:]
+        sid = _key(sid)
+        if not (isinstance(rig, str) and RIG_ID.match(rig) and sid) or (rig, sid) in {x[:2] for x in out}:
+            continue
+        village = o.get("village")
+        out.append((rig, sid, village if isinstance(village, str) else place_label(village),
+                    _date(o.get("date"))))
     return out
 
 
