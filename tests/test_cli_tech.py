@@ -150,7 +150,7 @@ def test_watch_without_a_terminal_prints_a_line_per_reading_until_interrupted(ev
         assert len(lines) == 3, "each reading flushed as it comes, not at the end"
     finally:
         watch.send_signal(signal.SIGINT)
-        rest, errors = watch.communicate(timeout=10)
+        rest, errors = watch.communicate(timeout=30)
     for text in lines:
         assert re.fullmatch(r"\d\d:\d\d:\d\d  \d+ %  [\d.]+ V  [\d.]+ Hz  \d+ W\n", text), text
     assert watch.returncode == 0 and "Traceback" not in errors, errors
@@ -318,3 +318,24 @@ def test_prune_says_what_was_removed_and_why_each_other_was_kept(rig_process, tm
     assert "1 removed" in pruned.stdout and "1 kept" in pruned.stdout
     again = rig.rigctl("prune", "--keep-days", "0")
     assert "1 removed earlier" in again.stdout and first not in again.stdout, again.stdout
+
+
+def test_an_answer_cut_short_is_a_message_not_a_traceback():
+    """rigd going away mid-answer (stopped, the Pi powering off): exit 3 and one line."""
+    import socket
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def cut():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 380\r\n\r\n{")
+        conn.close()
+    threading.Thread(target=cut, daemon=True).start()
+    result = subprocess.run([str(BIN / "rigctl"), "--url", f"http://127.0.0.1:{server.getsockname()[1]}",
+                             "show", "start"], capture_output=True, text=True, timeout=30)
+    server.close()
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert "cut short" in result.stderr

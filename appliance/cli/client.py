@@ -8,6 +8,7 @@ though a refusal reaches rigctl as one (a 409).
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import stat
@@ -90,6 +91,9 @@ class Client:
                              payload.get("message", exc.reason)) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
             raise Unreachable(str(getattr(exc, "reason", exc))) from None
+        except http.client.HTTPException as exc:
+            # rigd went away mid-answer (stopped, restarted, the Pi powering off)
+            raise Unreachable(f"the answer was cut short ({type(exc).__name__})") from None
 
     def get(self, path, **params):
         return self.request("GET", path, **params)
@@ -110,5 +114,5 @@ class Client:
                 sink.write(reply.read().decode())
         except urllib.error.HTTPError as exc:
             raise ErrorReply(exc.code, code, json.load(exc).get("message", "")) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise Unreachable(str(exc)) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise Unreachable(str(exc) or type(exc).__name__) from None
