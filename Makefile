@@ -42,8 +42,12 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/rigd $(ARGS)
 
+# Two files at a time (pytest-xdist; a file stays on one worker, with its fixtures): the
+# tests mostly wait on real daemons' timers, so two halve the time on two cores.
+TEST_WORKERS ?= -n 2 --dist loadfile
+
 test: setup
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest $(TEST_WORKERS) $(ARGS)
 
 bench: setup
 	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
