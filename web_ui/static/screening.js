@@ -17,6 +17,8 @@ function sheetState(dirty, saved = sheet.saved) {
 
 async function loadScreening() {
   const reply = await api("GET", "/api/screenings/current");
+  // a slow answer must not wipe what the crew has begun to type meanwhile: their words win
+  if (sheet.dirty) return;
   const s = reply.screening || {};
   for (const f of FIELDS) $(`#s-${f}`).value = (s.place || {})[f] || "";
   for (const g of GROUPS) $(`#s-${g}`).value = (s.audience || {})[g] || 0;
