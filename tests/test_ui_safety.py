@@ -348,7 +348,7 @@ def test_the_screening_page_validates_in_view_and_asks_before_losing_edits(calm_
 
     tap(page, "[data-screen=debate]")
     choose(page, "discard")
-    assert page.locator("#screen-debate").is_visible()
+    page.locator("#screen-debate.active").wait_for()
     assert "ENREGISTRER LE DÉBAT" in page.locator("[data-action=record-start]").inner_text()
     tap(page, "[data-screen=screening]")
     page.wait_for_function("document.querySelector('#s-village').value === ''")
@@ -357,7 +357,7 @@ def test_the_screening_page_validates_in_view_and_asks_before_losing_edits(calm_
     tap(page, ".count[data-group=women] [data-action=count-plus]")
     tap(page, "[data-screen=alerts]")
     choose(page, "save")
-    assert page.locator("#screen-alerts").is_visible()
+    page.locator("#screen-alerts.active").wait_for()          # once the save has answered
     assert rig.get("/api/screenings/current")[1]["screening"]["audience"]["women"] == 1
 
     tap(page, "[data-screen=screening]")
