@@ -90,7 +90,8 @@ class RigProcess:
     """A real `rigd` process on a free port, simulated generator, data in a temp dir."""
 
     BASE = {
-        "generator": {"poll_interval_s": 0.2, "timeout_s": 0.1},
+        # A reply may take a loaded machine (two test files at a time) well over 0.1 s.
+        "generator": {"poll_interval_s": 0.2, "timeout_s": 0.3},
         # A loaded CI machine can miss one 0.1 s reply: that is not the generator stopping.
         "power": {"loss_detect_s": 0.6},
         "sim": {"enabled": True, "seed": 1},
