@@ -42,9 +42,10 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/rigd $(ARGS)
 
-# Two files at a time (pytest-xdist; a file stays on one worker, with its fixtures): the
-# tests mostly wait on real daemons' timers, so two halve the time on two cores.
-TEST_WORKERS ?= -n 2 --dist loadfile
+# One process by default. TEST_WORKERS="-n 2 --dist loadfile" runs two files at a time
+# (pytest-xdist): about 7 min instead of 12, but two workers can pick the same free port
+# (tests/helpers.free_port) and a busier machine misses meter replies: not yet reliable.
+TEST_WORKERS ?=
 
 test: setup
 	$(BIN)/python -m pytest $(TEST_WORKERS) $(ARGS)
