@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,19 @@ from .stick import MANIFEST, MAX_MANIFEST, ROOT, _size_at
 
 CHUNK = 1 << 20
 
+
+
+@contextmanager
+def _as_damage():
+    """What reading a pack's file can meet, in the words the import reports."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise Damaged("missing") from None
+    except ValueError as exc:           # a link, not a regular file, too large
+        raise Damaged(str(exc)) from None
+    except OSError:
+        raise Damaged("unreadable") from None
 
 class Damaged(Exception):
     """A file of the pack that is not what its manifest says: ``reason`` says how."""
@@ -218,14 +232,8 @@ class PackImport:
         expected = self.plan.manifest.get(rel)
         if expected is None:
             raise Damaged("missing")
-        try:
+        with _as_damage():
             raw = _read_small(self.plan.fd, rel.split("/"), MAX_SIDECAR_BYTES)
-        except FileNotFoundError:
-            raise Damaged("missing") from None
-        except ValueError as exc:
-            raise Damaged(str(exc)) from None
-        except OSError:
-            raise Damaged("unreadable") from None
         if hashlib.sha256(raw).hexdigest() != expected:
             raise Damaged("damaged")
         try:
@@ -279,14 +287,8 @@ class PackImport:
     def _copy(self, rel: str, size: int, expected: str, folder: Path, name: str) -> Path:
         """Copy ``rel`` of the pack to a hidden temporary beside ``folder``'s files, flushed and
         read back; its path once it matches ``expected``, else Damaged (and nothing left)."""
-        try:
+        with _as_damage():
             fd, st = open_regular(self.plan.fd, rel.split("/"))
-        except FileNotFoundError:
-            raise Damaged("missing") from None
-        except ValueError as exc:
-            raise Damaged(str(exc)) from None
-        except OSError:
-            raise Damaged("unreadable") from None
         temp = folder / f".{name}{PARTIAL}"
         try:
             if st.st_size < size:
