@@ -9,7 +9,7 @@ from rich.text import Text
 
 from .client import Client
 from .output import EXIT_OK, EXIT_USAGE, clean, dumps, err, listing, out
-from .views import duration, recording_line, shown
+from .views import duration, place_label, recording_line, shown
 from .words import Words
 
 
@@ -22,10 +22,6 @@ def _recording_line(s: dict, w: Words) -> Text:
         line.append("  " + w("rec.level", peak=level.get("peak_dbfs"), rms=level.get("rms_dbfs", "—")),
                     style="dim")
     return shown(line)
-
-
-def place_label(place: dict) -> str:
-    return ", ".join(str(v) for v in place.values() if v)
 
 
 def _settled(client: Client, s: dict, timeout: float = 20.0) -> dict:
@@ -91,7 +87,7 @@ def cmd_recordings(client: Client, args) -> int:
         return EXIT_OK
     rows = []
     for r in recordings:
-        place = ", ".join(str(v) for v in r["place"].values()) or "place not given"
+        place = place_label(r["place"]) or "place not given"
         state = _state(r)
         if r.get("recovered"):
             state += " (recovered)"

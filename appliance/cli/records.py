@@ -9,7 +9,7 @@ from datetime import datetime
 from .client import Client
 from .copying import progress_bar
 from .output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, clean, dumps, err, listing, out
-from .views import duration
+from .views import duration, place_label
 from .words import Words
 
 
@@ -20,7 +20,7 @@ def _when(ts) -> str:
 def screening_lines(r: dict, recordings: list[dict], w: Words) -> list[str]:
     """A screening as the crew filled it in: place, audience, notes (or "—"), then only
     what the rig noted that evening; nothing empty."""
-    place = ", ".join(str(v) for v in (r.get("place") or {}).values() if v)
+    place = place_label(r.get("place"))
     a = r.get("audience") or {}
     people = sum(int(a.get(g) or 0) for g in ("women", "men", "youth"))
     rows = [("place", place),
@@ -62,7 +62,7 @@ def cmd_screening(client: Client, args) -> int:
             return EXIT_OK
         rows = []
         for r in screenings:
-            place = ", ".join(str(v) for v in (r.get("place") or {}).values()) or "—"
+            place = place_label(r.get("place")) or "—"
             a = r.get("audience") or {}
             rows.append([r["id"], _when(r["started_at"]), place, a.get("women", 0), a.get("men", 0),
                          a.get("youth", 0), "under way" if not r.get("ended_at") else "closed"])

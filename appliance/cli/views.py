@@ -239,3 +239,8 @@ def duration(seconds) -> str:
         return "—"
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def place_label(place: dict | None) -> str:
+    """A place as a line: "Didiéni, Kolokani" (the parts given, in order)."""
+    return ", ".join(str(v) for v in (place or {}).values() if v)
