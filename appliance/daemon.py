@@ -49,18 +49,12 @@ from .fleet.link import Fleet
 from .shutdown import PowerOff, ShutdownFlag
 from .storage import Storage
 from .store import Store
-from .web import MAX_BODY_BYTES
+from .web.servers import open_doors, serve
 
 log = logging.getLogger("rigd")
 
 COMPACT_EVERY_S = 3600.0
 MIC_IDLE_S = 15.0
-#: web workers: the live screens' streams have their own bounded share (web/stream.py),
-#: so commands (a shutdown, a stop) always find a free one
-WEB_THREADS = 12
-#: how often an idle web server wakes by itself (waitress: once a second); new work wakes
-#: it at once, so this only paces its sweep of stale connections (channel_timeout=15)
-LOOP_TIMEOUT_S = 5
 
 
 class Daemon(Liveness):
@@ -305,38 +299,8 @@ class Daemon(Liveness):
                  self.config.source)
 
     def _start_web(self) -> None:
-        import waitress
-        web = self.config.web
-        try:
-            self._server = waitress.create_server(
-                self.app, host=web.host, port=web.port, threads=WEB_THREADS, ident="rigd",
-                # A stranger on the crew's Wi-Fi: slow headers are dropped sooner, many idle
-                # connections do not lock the crew out, a huge body is refused unread.
-                channel_timeout=15, cleanup_interval=5, connection_limit=400,
-                max_request_header_size=16 * 1024, max_request_body_size=MAX_BODY_BYTES,
-                # Send each piece at once: the live screen's events must not wait in a buffer.
-                send_bytes=1, asyncore_loop_timeout=LOOP_TIMEOUT_S)
-        except OSError as exc:
-            raise StartupError(f"cannot listen on {web.listen}: {exc.strerror or exc} "
-                               "(is another rigd running? change [web] listen)")
-        if web.kiosk_listen and web.kiosk_listen != web.listen:
-            # The crew's screen has its own door and workers, whatever [web] listen says:
-            # a crowd on the Wi-Fi (or an attack from it) cannot keep it waiting, and it
-            # never meets the PIN pad.
-            host, _, port = web.kiosk_listen.rpartition(":")
-            try:
-                self._kiosk_server = waitress.create_server(
-                    self.app, host=host.strip("[]"), port=int(port), threads=4, ident="rigd",
-                    channel_timeout=15, max_request_body_size=MAX_BODY_BYTES, send_bytes=1,
-                    asyncore_loop_timeout=LOOP_TIMEOUT_S)
-            except OSError as exc:
-                raise StartupError(f"cannot listen on [web] kiosk_listen {web.kiosk_listen}: "
-                                   f"{exc.strerror or exc}")
-        # Served once both doors are open: an API that answers means the kiosk's answers too.
-        self._server_thread = threading.Thread(target=self._server.run, name="web", daemon=True)
-        self._server_thread.start()
-        if self._kiosk_server is not None:
-            threading.Thread(target=self._kiosk_server.run, name="web-kiosk", daemon=True).start()
+        self._server, self._kiosk_server = open_doors(self.app, self.config.web)
+        self._server_thread = serve(self._server, self._kiosk_server)
 
     @property
     def url(self) -> str:
