@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+
+def sha256(data: bytes = b""):
+    """A SHA-256 digest: hashlib is imported here, at the first file checked, because it
+    loads OpenSSL (3.5 MB) that an idle rig does not need."""
+    import hashlib
+    return hashlib.sha256(data)
 
 CHUNK = 1 << 20
 
@@ -86,7 +92,7 @@ def mounts() -> list[tuple[str, str, str]]:
 
 
 def sha256_of(path: Path, chunk: int = CHUNK) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
             digest.update(block)
@@ -231,7 +237,7 @@ def copy_to_new(fd: int, temp: Path, size: int, on_bytes=None, chunk: int = CHUN
     link followed, none there before: a planted one is removed), readable by all, flushed
     to the card; the SHA-256 of what was read. ``on_bytes(copied)`` after each block.
     On any failure ``temp`` is left for the caller to remove (it knows what to tell)."""
-    digest = hashlib.sha256()
+    digest = sha256()
     temp.unlink(missing_ok=True)
     out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
@@ -254,7 +260,7 @@ def copy_to_new(fd: int, temp: Path, size: int, on_bytes=None, chunk: int = CHUN
 def sha256_fd(fd: int, size: int, chunk: int = CHUNK, on_bytes=None) -> str:
     """SHA-256 of the first ``size`` bytes of ``fd`` from the start (see :func:`read_bounded`)."""
     os.lseek(fd, 0, os.SEEK_SET)
-    digest = hashlib.sha256()
+    digest = sha256()
     for block in read_bounded(fd, size, chunk):
         digest.update(block)
         if on_bytes:

@@ -13,6 +13,8 @@ from .effects import Msg
 
 #: how often the watchdog's check asks the API itself (see healthy)
 WEB_PROBE_EVERY_S = 5.0
+#: the most of the self-check's reply read (it is a few dozen bytes)
+MAX_PROBE_REPLY = 64 * 1024
 
 
 class StartupError(RuntimeError):
@@ -33,18 +35,29 @@ class Liveness:
                 self._stop.wait(0.01)
 
     def _ask_api(self, timeout_s: float) -> bytes:
-        """GET /api/login from the API itself (http.client: the web server has it loaded)."""
-        from http.client import HTTPConnection
-        host, _, port = self.url.removeprefix("http://").rpartition(":")
-        conn = HTTPConnection(host.strip("[]"), int(port), timeout=timeout_s)
-        try:
-            conn.request("GET", "/api/login")
-            reply = conn.getresponse()
-            if reply.status != 200:
-                raise OSError(f"HTTP {reply.status}")
-            return reply.read()
-        finally:
-            conn.close()
+        """GET /api/login from the API itself, the body of a 200 (else OSError).
+
+        A plain socket: http.client would load ssl, and OpenSSL's 3.5 MB with it, into a
+        rig that never speaks TLS at idle.
+        """
+        import socket
+        hostport = self.url.removeprefix("http://")
+        host, _, port = hostport.rpartition(":")
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as s:
+            s.sendall(f"GET /api/login HTTP/1.0\r\nHost: {hostport}\r\n\r\n".encode())
+            reply = b""
+            while len(reply) < MAX_PROBE_REPLY:
+                piece = s.recv(4096)
+                if not piece:
+                    break
+                reply += piece
+        head, _, body = reply.partition(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0].split(b" ")
+        if len(status) < 2 or not status[0].startswith(b"HTTP/"):
+            raise OSError(f"not an HTTP reply: {head[:40]!r}")
+        if status[1] != b"200":
+            raise OSError(f"HTTP {status[1].decode('ascii', 'replace')}")
+        return body
 
     def _alive_lines(self) -> list[str]:
         lines = []

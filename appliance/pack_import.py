@@ -26,7 +26,6 @@ size seen, pack.json and sidecars bounded, at most MAX_PACK_EXTRACTS.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import stat
@@ -35,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import (Grew, below_roots, copy_to_new, fsync_dir, lexical, open_dir_nofollow,
-                    open_regular, read_bounded, relative_parts, sha256_fd, write_json_atomic)
+                    open_regular, read_bounded, relative_parts, sha256, sha256_fd, write_json_atomic)
 from .library import PARTIAL, VIDEO_SUFFIXES
 from .packs import (MAX_PACK_BYTES, MAX_PACK_EXTRACTS, MAX_SIDECAR_BYTES, PACK_FILE, clean_sidecar, parse_manifest,
                     parse_pack, sidecar_of)
@@ -139,7 +138,7 @@ def read_pack(plan: PackPlan) -> None:
         raw = _read_small(fd, [PACK_FILE], MAX_PACK_BYTES)
     except (OSError, ValueError) as exc:
         raise Refused("import_pack_damaged", file=PACK_FILE, reason=str(exc)[:100]) from None
-    if hashlib.sha256(raw).hexdigest() != manifest.get(PACK_FILE):
+    if sha256(raw).hexdigest() != manifest.get(PACK_FILE):
         raise Refused("import_pack_damaged", file=PACK_FILE, reason="checksum")
     try:
         plan.pack = parse_pack(raw)
@@ -234,7 +233,7 @@ class PackImport:
             raise Damaged("missing")
         with _as_damage():
             raw = _read_small(self.plan.fd, rel.split("/"), MAX_SIDECAR_BYTES)
-        if hashlib.sha256(raw).hexdigest() != expected:
+        if sha256(raw).hexdigest() != expected:
             raise Damaged("damaged")
         try:
             data = json.loads(raw.decode("utf-8"))

@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import subprocess
 import threading
 import unicodedata
@@ -183,7 +182,7 @@ class Session:
         place = {k: str(v)[:120] for k, v in (place or {}).items()
                  if k in PLACE_KEYS and v}
         day = datetime.fromtimestamp(wall).strftime("%Y-%m-%d")
-        ident = secrets.token_hex(3)
+        ident = os.urandom(3).hex()
         name = f"{day}_{slug(place.get('village') or place.get('commune') or '')}_{ident}"
         path = Path(root) / name
         path.mkdir(parents=True)

@@ -10,7 +10,6 @@ never followed, and nothing on it is read past the size it claims.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import (Grew, below_roots, lexical, mount_of, open_dir_nofollow, open_regular,
-                    read_bounded, relative_parts, walk_dirs)
+                    read_bounded, relative_parts, sha256, walk_dirs)
 from .refusal import Refused
 
 ROOT = "mdu-rig-export"
@@ -93,7 +92,7 @@ def _hash_at(dir_fd: int, name: str, drop_cache: bool = True, on_bytes=None,
     try:
         if drop_cache:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        digest = hashlib.sha256()
+        digest = sha256()
         for block in read_bounded(fd, st.st_size, CHUNK):
             digest.update(block)
             if on_bytes:
@@ -126,7 +125,7 @@ def _write_verified(blocks, out_fd: int, rel: str, on_bytes=lambda n: None) -> s
             os.unlink(temp, dir_fd=dir_fd)
         except FileNotFoundError:
             pass
-        digest = hashlib.sha256()
+        digest = sha256()
         fd = os.open(temp, _WRITE, 0o644, dir_fd=dir_fd)
         try:
             for block in blocks:

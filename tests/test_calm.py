@@ -1,7 +1,8 @@
 """A calm idle rig (issue 19): heavy parts loaded only when the evening needs them.
 
 What a process has loaded is read from /proc/PID/maps: libmpv (and the GPU
-drivers it opens), numpy's core, asyncio's C part. Figures (RSS, CPU) are
+drivers it opens), numpy's core, asyncio's C part, OpenSSL (3.5 MB: loaded by hashlib,
+hmac or ssl, which a rig without a PIN or a fleet link does not need at idle). Figures (RSS, CPU) are
 the benchmarks' business (`make bench`), not these tests'.
 """
 
@@ -14,7 +15,8 @@ import pytest
 
 from .helpers import wait_for
 
-HEAVY = {"libmpv": "libmpv.so", "numpy": "_multiarray_umath", "asyncio": "_asyncio."}
+HEAVY = {"libmpv": "libmpv.so", "numpy": "_multiarray_umath", "asyncio": "_asyncio.",
+         "OpenSSL": "libcrypto.so"}
 
 
 def loaded(rig) -> set[str]:

@@ -1,17 +1,17 @@
-"""The rig's web side: a Flask app factory with the JSON API (and, later, the touch UI).
+"""The rig's web side: an app factory with the JSON API and the touch UI (a WSGI app).
 
     >>> app = create_app(daemon)        # anything with .rig, .store, .events, .catalog
-    >>> app.test_client().get("/api/status").json["state"]
-    'idle'
+    >>> server, kiosk = open_doors(app, daemon.config.web)     # web/servers.py
+
+Flask's shape on the standard library (web/wsgi.py, web/routes.py): blueprints, ``request``,
+``abort``, ``jsonify``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-
-from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
 
 from ..store import StoreClosed
 from .api import api
@@ -21,11 +21,13 @@ from .dialogue import dialogue
 from .fleet import fleet
 from .programme import programme
 from .recording import recording
-from .auth import auth, check_request, secret_key
+from .auth import auth, check_request, secret_key, setup_auth
 from .screenings import screenings
 from .stream import stream
 from .show import show
 from .ui import ui
+from .routes import App
+from .wsgi import HTTPError, jsonify, request
 
 #: requests larger than this are refused before they are read
 MAX_BODY_BYTES = 64 * 1024
@@ -42,11 +44,8 @@ def _capped(text: str) -> str:
     return re.sub(r"\S{%d,}" % (ECHO_MAX + 1), lambda m: m.group(0)[:ECHO_MAX - 1] + "…", text)
 
 
-def create_app(daemon) -> Flask:
-    app = Flask(__name__, static_folder=None)   # the UI blueprint serves web_ui/static
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+def create_app(daemon) -> App:
+    app = App(max_body=MAX_BODY_BYTES, logger=logging.getLogger(__name__))
     app.extensions["rig"] = daemon
     app.register_blueprint(api, url_prefix="/api")
     app.register_blueprint(show, url_prefix="/api")
@@ -58,14 +57,14 @@ def create_app(daemon) -> Flask:
     app.register_blueprint(fleet, url_prefix="/api")
     app.register_blueprint(dialogue, url_prefix="/api")
     app.register_blueprint(auth)
+    setup_auth(app)
     app.secret_key = secret_key(daemon.config.data_dir)
-    app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,
-                      PERMANENT_SESSION_LIFETIME=30 * 86400)
+    app.session_max_age_s = 30 * 86400
     app.before_request(check_request)
     app.register_blueprint(ui)
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    @app.errorhandler(HTTPError)
+    def http_error(exc: HTTPError):
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify(error=code, message=_capped(exc.description or "")), exc.code
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, jsonify, request
+from .routes import Blueprint
+from .wsgi import abort, jsonify, request
 
 from ..store import StoreClosed
 from .common import body, daemon, int_arg, lang
 
-api = Blueprint("api", __name__)
+api = Blueprint("api")
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

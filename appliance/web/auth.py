@@ -51,25 +51,24 @@ Every request, in this order:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import math
-import secrets
+import os
 import socket
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, jsonify, request, session
+from .routes import Blueprint
+from .wsgi import abort, current_app, jsonify, request, session
 
 from ..secrets import create_private
 
 from .common import refusal
 from .throttle import Throttle
 
-auth = Blueprint("auth", __name__)
+auth = Blueprint("auth")
 
 OPEN_PATHS = ("/api/login", "/api/logout", "/static/", "/api/i18n/")
 CHANGES = ("POST", "PUT", "PATCH", "DELETE")
@@ -86,7 +85,7 @@ def secret_key(data_dir: Path) -> bytes:
             return key
     except OSError:
         pass
-    key = secrets.token_bytes(32)
+    key = os.urandom(32)
     try:
         create_private(path, key)              # 0600 from its first byte
     except FileExistsError:                    # too short, or something planted in its place
@@ -95,11 +94,10 @@ def secret_key(data_dir: Path) -> bytes:
     return key
 
 
-@auth.record_once
-def _setup(state) -> None:
-    state.app.extensions["rig.throttle"] = Throttle()
-    state.app.extensions["rig.hosts"] = _Hosts()
-    state.app.extensions["rig.ended"] = _Ended()
+def setup_auth(app) -> None:
+    app.extensions["rig.throttle"] = Throttle()
+    app.extensions["rig.hosts"] = _Hosts()
+    app.extensions["rig.ended"] = _Ended()
 
 
 def _daemon():
@@ -230,6 +228,8 @@ def _short(text: str, limit: int = 60) -> str:
 
 def _pin_mark(pin: str) -> str:
     """What a session keeps of the PIN: changing the PIN changes it."""
+    import hashlib     # here, as hmac: OpenSSL (3.5 MB) is loaded only on a rig with a PIN
+    import hmac
     key = current_app.secret_key
     key = key if isinstance(key, bytes) else str(key).encode()
     return hmac.new(key, b"rig-pin\0" + pin.encode(), hashlib.sha256).hexdigest()
@@ -263,13 +263,15 @@ def _session_ok(pin: str) -> bool:
     mark, sid = session.get("pin"), session.get("sid")
     if not isinstance(mark, str) or not isinstance(sid, str):
         return False
-    if not hmac.compare_digest(mark.encode(), _pin_mark(pin).encode()):
+    from hmac import compare_digest
+    if not compare_digest(mark.encode(), _pin_mark(pin).encode()):
         return False
     return sid not in current_app.extensions["rig.ended"]
 
 
 def _pin_matches(given: str, pin: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), pin.encode())
+    from hmac import compare_digest
+    return compare_digest(given.encode("utf-8", "surrogatepass"), pin.encode())
 
 
 def _kiosk() -> bool:
@@ -351,7 +353,7 @@ def login():
     session.clear()
     session.permanent = True
     session["pin"] = _pin_mark(pin)
-    session["sid"] = secrets.token_urlsafe(16)
+    session["sid"] = os.urandom(12).hex()
     return jsonify(ok=True)
 
 

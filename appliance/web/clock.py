@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, jsonify
+from .routes import Blueprint
+from .wsgi import abort, jsonify
 
 from ..clockwatch import RELEASE_FLOOR
 from ..effects import Msg
 from .common import body, daemon, run
 
-clock = Blueprint("clock", __name__)
+clock = Blueprint("clock")
 
 LATEST = datetime(2100, 1, 1).timestamp()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, request
+from .wsgi import abort, current_app, jsonify, request
 
 import threading
 from concurrent.futures import Future

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify
+from .routes import Blueprint
+from .wsgi import abort, jsonify
 
 from ..packs import gid, is_gid, is_sha
 from ..refusal import Refused
 from .common import body, daemon, origin, refusal
 
-dialogue = Blueprint("dialogue", __name__)
+dialogue = Blueprint("dialogue")
 
 
 def plural(key: str, n: int, language: str) -> str:

@@ -10,11 +10,12 @@ couple of seconds apart at most (:mod:`appliance.fleet.sender`).
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from .routes import Blueprint
+from .wsgi import jsonify
 
 from .common import daemon, lang, refusal
 
-fleet = Blueprint("fleet", __name__)
+fleet = Blueprint("fleet")
 
 
 def _ago(d, seconds: float, language: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, make_response
+from .routes import Blueprint
+from .wsgi import abort, jsonify
 
 from ..languages import NAMES, name as language_name
 from ..programme import KEY_PROGRAMME, ProgrammeError, check_items
@@ -10,7 +11,7 @@ from ..refusal import Refused
 from .common import body, daemon, lang, origin, refusal, run, send
 from .dialogue import import_message
 
-programme = Blueprint("programme", __name__)
+programme = Blueprint("programme")
 
 
 def _languages(items: list[dict], language: str) -> dict:
@@ -63,7 +64,7 @@ def _checked(items) -> list[dict]:
     except ProgrammeError as exc:
         abort(400, str(exc))
     except Refused as exc:           # a withheld extract: the crew's words for why
-        abort(make_response(refusal(exc.code, exc.data)))
+        abort(refusal(exc.code, exc.data))
 
 
 @programme.get("/programme")

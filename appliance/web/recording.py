@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, jsonify
+from .routes import Blueprint
+from .wsgi import abort, jsonify
 
 from .. import debates
 from ..extracts import cut_extract, existing
@@ -15,7 +16,7 @@ from ..screenings import ScreeningError, check_patch
 from ..refusal import Refused
 from .common import body, daemon, refusal, run, send, settle
 
-recording = Blueprint("recording", __name__)
+recording = Blueprint("recording")
 
 
 def _place(b: dict) -> dict | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
-from flask import Blueprint, Response, abort, jsonify, request
+from .routes import Blueprint
+from .wsgi import Response, abort, jsonify, request
 
 from ..export import KEPT_UNEXPORTED, Removable, prune_detail
 from ..files import below_roots, mounts
@@ -16,7 +17,7 @@ from ..screenings import ScreeningError
 from .api import parse_since
 from .common import body, daemon, lang, refusal, send, settle
 
-screenings = Blueprint("screenings", __name__)
+screenings = Blueprint("screenings")
 
 
 def _record(sid):

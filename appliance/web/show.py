@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from .routes import Blueprint
+from .wsgi import abort
 
 from .common import body, daemon, run, send
 
-show = Blueprint("show", __name__)
+show = Blueprint("show")
 
 
 @show.post("/show/start")

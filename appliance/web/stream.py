@@ -12,11 +12,12 @@ import json
 import queue
 import threading
 
-from flask import Blueprint, Response, abort, current_app, jsonify
+from .routes import Blueprint
+from .wsgi import Response, abort, current_app, jsonify
 
 from .common import daemon, lang
 
-stream = Blueprint("stream", __name__)
+stream = Blueprint("stream")
 
 HEARTBEAT_S = 1.0
 #: live screens at once: each holds a web worker for as long as it is open, and

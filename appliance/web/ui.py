@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, send_from_directory
+from .routes import Blueprint, send_from_directory
 
 WEB_UI = Path(__file__).resolve().parent.parent.parent / "web_ui"
 
-ui = Blueprint("ui", __name__, static_folder=str(WEB_UI / "static"), static_url_path="/static")
+ui = Blueprint("ui", static_folder=str(WEB_UI / "static"), static_url_path="/static")
 
 
 @ui.get("/")
