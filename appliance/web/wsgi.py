@@ -239,7 +239,7 @@ class Request:
             abort(415, "send the request's body as JSON (Content-Type: application/json)")
         try:
             return json.loads(self.get_data())
-        except ValueError:
+        except (ValueError, RecursionError):        # RecursionError: [[[[… a stranger's
             if silent:
                 return None
             abort(400, "the request's body is not valid JSON")
