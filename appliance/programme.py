@@ -218,8 +218,17 @@ class ProgrammeRunner:
         age = self.clock.time() - saved.get("at", 0)
         if not 0 <= age <= max_age_s:
             return False
+        index, position = saved["index"], saved.get("position_s") or 0.0
+        # A withdrawal made since (or while the daemon was down) holds here too: the saved
+        # item is passed over, and the next that may be shown starts from its beginning.
+        playable = self._playable_after(index - 1, saved["items"])
+        if playable is None:
+            self.store.put(KEY_RESUME, None, self.clock.time())
+            return False
+        if playable != index:
+            index, position = playable, 0.0
         try:
-            self.play(saved["items"], saved["index"], saved.get("position_s") or 0.0,
+            self.play(saved["items"], index, position,
                       audio=saved.get("audio_lang"), sub=saved.get("sub_lang") or "none")
         except Exception as exc:       # a film gone from the library, say
             log.warning("could not resume playback: %s", exc)
@@ -263,13 +272,14 @@ class ProgrammeRunner:
             else:
                 self._start(following)
 
-    def _playable_after(self, index: int) -> int | None:
+    def _playable_after(self, index: int, items: list[dict] | None = None) -> int | None:
         """The next item, passing over an extract whose consent was withdrawn during the
         evening (appliance.consent): it is never shown, even from a programme already running."""
+        items = self.items if items is None else items
         consent = getattr(self.library, "consent", None)
         table = consent.table() if consent is not None else {}
-        for n in range(index + 1, len(self.items)):
-            item = self.items[n]
+        for n in range(index + 1, len(items)):
+            item = items[n]
             record = consent.withheld(consent.meta_of(item.get("path")), table) \
                 if consent is not None and item["kind"] == "media" else None
             if record is None:

@@ -184,3 +184,32 @@ def test_an_extract_withdrawn_during_the_evening_is_passed_over(runner):
     assert played == ["film", "Fin"]
     skipped = [e["data"] for e in runner.store.events(limit=100) if e["code"] == "programme.withheld_skipped"]
     assert skipped == [{"path": "extracts/extract.mkv", "by": "Awa"}]
+
+
+def test_a_programme_taken_up_after_a_crash_passes_over_an_extract_withdrawn_since(tmp_path, media):
+    """The daemon died during an extract; consent was withdrawn (on this rig or from a pack)
+    before it came back: the extract is not taken up again, the card after it plays."""
+    from appliance.consent import Consent
+    from appliance.files import sha256_of
+    from appliance.packs import sidecar_of
+    first = Runner(tmp_path, media)
+    extract = first.library.root / "extracts" / "extract.mkv"
+    digest = sha256_of(extract)
+    sidecar_of(extract).write_text(json.dumps({"id": digest, "sha256": digest}))
+    items = check_items([{"path": "extracts/extract.mkv"}, {"kind": "card", "text": "Fin", "seconds": 1}],
+                        first.library)
+    first.runner.play(items)
+    assert first.store.get("player.resume")["index"] == 0
+    Consent(first.store, first.clock, "rig-a", extract.parent, first.events).withdraw(
+        "extract", digest, by="Awa")
+    first.close()                                   # as a kill -9: the saved place stays
+
+    again = Runner(tmp_path, media)
+    try:
+        again.library.consent = Consent(again.store, again.clock, "rig-a", extract.parent, again.events)
+        assert again.runner.resume_saved(max_age_s=3600)
+        assert again.finished.wait(15), "the programme did not end"
+        played = [e["data"]["title"] for e in again.store.events(limit=100) if e["code"] == "programme.item"]
+        assert played[-1:] == ["Fin"] and played.count("extract") == 1, played   # the first run's only
+    finally:
+        again.close()
