@@ -156,10 +156,12 @@ class RigProcess:
     """A real `rigd` process on a free port, simulated generator, data in a temp dir."""
 
     BASE = {
-        # A reply may take a loaded machine (two test files at a time) well over 0.1 s.
-        "generator": {"poll_interval_s": 0.2, "timeout_s": 0.3},
-        # A loaded CI machine can miss one 0.1 s reply: that is not the generator stopping.
-        "power": {"loss_detect_s": 0.6},
+        # The simulated meter answers from a thread of rigd itself, so a busy rigd on a loaded
+        # machine (two test files at a time) can keep it from answering for well over 0.3 s.
+        "generator": {"poll_interval_s": 0.2, "timeout_s": 0.5},
+        # Two missed replies (0.2 + 2 x 0.5 s, and the scheduling delays that caused them) are
+        # not the generator stopping; at 0.6 s one late reply already was.
+        "power": {"loss_detect_s": 1.5},
         "sim": {"enabled": True, "seed": 1},
         "gpio": {"pin_factory": "mock"},
         "camera": {"backend": "testsrc", "width": 320, "height": 240, "bitrate_kbps": 400},
