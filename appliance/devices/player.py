@@ -241,6 +241,10 @@ class Player:
 
         def go(core):
             playing = self.path is not None and core.idle_active is False
+            # The position before the tracks: each is read on its own while mpv opens the file,
+            # and a file with a position has its tracks chosen. Read the other way round, a
+            # busy machine gave a position with the tracks of a file not open yet (no language).
+            position = _round(core.time_pos) if playing else None
             audio = sub = None
             if playing:
                 for t in core.track_list or []:
@@ -251,7 +255,7 @@ class Player:
             return {
                 "file": self.path if playing else None,
                 "title": self.title if playing else None,
-                "position_s": _round(core.time_pos) if playing else None,
+                "position_s": position,
                 "duration_s": _round(core.duration) if playing else None,
                 "paused": bool(core.pause) if playing else False,
                 "audio_lang": audio,
