@@ -200,7 +200,15 @@ class RigProcess:
             self.wait_ready()
         return self
 
+    #: the simulated generator's scenarios in which its meter gives readings
+    ANSWERING = ("steady", "overload", "droop")
+
     def wait_ready(self, timeout: float = 15.0) -> None:
+        """rigd answers, and has read its simulated generator if that one answers.
+
+        rigd's API opens before its first meter poll: a show started at once is refused
+        (the generator not heard yet), which a loaded machine made happen.
+        """
         def answers():
             if self.proc.poll() is not None:
                 raise AssertionError(f"rigd exited with {self.proc.returncode}:\n{self.log()}")
@@ -209,6 +217,10 @@ class RigProcess:
             except OSError:
                 return False
         wait_for(answers, timeout, 0.05, "rigd to answer")
+        sim = self.config.get("sim", {})
+        if sim.get("enabled") and sim.get("scenario", "steady") in self.ANSWERING:
+            wait_for(lambda: self.status()["generator"]["online"], timeout, 0.02,
+                     "rigd to read its simulated generator")
 
     def get(self, path: str):
         return http("GET", self.url + path)
