@@ -42,10 +42,11 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/rigd $(ARGS)
 
-# One process by default. TEST_WORKERS="-n 2 --dist loadfile" runs two files at a time
-# (pytest-xdist): about 7 min instead of 12, but two workers can pick the same free port
-# (tests/helpers.free_port) and a busier machine misses meter replies: not yet reliable.
-TEST_WORKERS ?=
+# Two test files at a time (pytest-xdist): about 7 min on two cores instead of 12, as most of
+# a test's time is a real daemon's timers. Each file stays on one worker (--dist loadfile),
+# each worker draws ports from a block of its own (tests/helpers.free_port).
+# TEST_WORKERS= (empty) runs everything in one process, e.g. for --pdb.
+TEST_WORKERS ?= -n 2 --dist loadfile
 
 test: setup
 	$(BIN)/python -m pytest $(TEST_WORKERS) $(ARGS)

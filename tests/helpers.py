@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,10 +31,74 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02, what: str 
         time.sleep(interval)
 
 
+def _ephemeral_low(default: int = 32768) -> int:
+    """The first port the kernel hands out to outgoing connections (and bind to port 0)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+class PortBlock:
+    """The ports of this test process: a block of its own, below the kernel's ephemeral range.
+
+    Port 0 (a port the kernel picks, closed, then passed to a daemon) can be
+    taken before the daemon binds it: by another pytest-xdist worker drawing
+    the same one, or by any outgoing connection, which takes its source port
+    from the same ephemeral range. A client connecting to such a port while
+    nothing listens can even be given it as its own source port and talk to
+    itself (seen: a test reading its own request back as the answer). So each
+    worker (PYTEST_XDIST_WORKER: gw0, gw1…; "master" without xdist) draws
+    from a block of its own under that range, in order, skipping a port that
+    anything holds; another worker of the same run never draws from it. The
+    first port of the block is random, so two runs side by side (two
+    worktrees) seldom walk the same ports.
+    """
+
+    def __init__(self, worker: str | None = None, workers: int | None = None):
+        worker = worker or os.environ.get("PYTEST_XDIST_WORKER") or "master"
+        if workers is None:
+            workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+        index = int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
+        blocks = max(workers, index) + 1                  # master's, then one per worker
+        top = min(_ephemeral_low(), 32768)
+        bottom = max(1024, top - 12000)
+        size = (top - bottom) // blocks
+        if size < 100:
+            raise RuntimeError(f"{blocks} blocks of ports do not fit under {top}")
+        self.first, self.size = bottom + index * size, size
+        self._next = random.SystemRandom().randrange(size)   # not the seeded global one
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        with self._lock:
+            for _ in range(self.size):
+                port = self.first + self._next
+                self._next = (self._next + 1) % self.size
+                if self.unused(port):
+                    return port
+        raise RuntimeError(f"no free port left in {self.first}-{self.first + self.size - 1}")
+
+    @staticmethod
+    def unused(port: int) -> bool:
+        """Nothing listens on it, is connected from it or waits to close on it, on any address."""
+        with socket.socket() as s:                        # no SO_REUSEADDR: TIME_WAIT counts
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                return False
+        return True
+
+
+_ports: PortBlock | None = None
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing uses, that no other worker of this run is given (see PortBlock)."""
+    global _ports
+    if _ports is None:
+        _ports = PortBlock()
+    return _ports.take()
 
 
 def to_toml(config: dict) -> str:
@@ -90,10 +156,12 @@ class RigProcess:
     """A real `rigd` process on a free port, simulated generator, data in a temp dir."""
 
     BASE = {
-        # A reply may take a loaded machine (two test files at a time) well over 0.1 s.
-        "generator": {"poll_interval_s": 0.2, "timeout_s": 0.3},
-        # A loaded CI machine can miss one 0.1 s reply: that is not the generator stopping.
-        "power": {"loss_detect_s": 0.6},
+        # The simulated meter answers from a thread of rigd itself, so a busy rigd on a loaded
+        # machine (two test files at a time) can keep it from answering for well over 0.3 s.
+        "generator": {"poll_interval_s": 0.2, "timeout_s": 0.5},
+        # Two missed replies (0.2 + 2 x 0.5 s, and the scheduling delays that caused them) are
+        # not the generator stopping; at 0.6 s one late reply already was.
+        "power": {"loss_detect_s": 1.5},
         "sim": {"enabled": True, "seed": 1},
         "gpio": {"pin_factory": "mock"},
         "camera": {"backend": "testsrc", "width": 320, "height": 240, "bitrate_kbps": 400},
@@ -132,7 +200,15 @@ class RigProcess:
             self.wait_ready()
         return self
 
+    #: the simulated generator's scenarios in which its meter gives readings
+    ANSWERING = ("steady", "overload", "droop")
+
     def wait_ready(self, timeout: float = 15.0) -> None:
+        """rigd answers, and has read its simulated generator if that one answers.
+
+        rigd's API opens before its first meter poll: a show started at once is refused
+        (the generator not heard yet), which a loaded machine made happen.
+        """
         def answers():
             if self.proc.poll() is not None:
                 raise AssertionError(f"rigd exited with {self.proc.returncode}:\n{self.log()}")
@@ -141,6 +217,10 @@ class RigProcess:
             except OSError:
                 return False
         wait_for(answers, timeout, 0.05, "rigd to answer")
+        sim = self.config.get("sim", {})
+        if sim.get("enabled") and sim.get("scenario", "steady") in self.ANSWERING:
+            wait_for(lambda: self.status()["generator"]["online"], timeout, 0.02,
+                     "rigd to read its simulated generator")
 
     def get(self, path: str):
         return http("GET", self.url + path)

@@ -341,26 +341,40 @@ def test_a_black_holed_broker_never_slows_the_meter_loop(tmp_path, rig_process):
     net = Network(free_port()).start("down")            # nothing behind it: it never answers
     rig = rig_process({"generator": {"poll_interval_s": 0.05},
                        **fleet(f"mqtt://127.0.0.1:{net.port}", "", secret(tmp_path, "pw"))})
+    # Held up by the broker, the loop or the API would wait for its answer: up to the
+    # CONNACK timeout (10 s). A machine running other tests beside this one moves a poll
+    # rate by a tenth either way (seen: 16.2 polls/s against 18.3) and an answer by tenths
+    # of a second; neither is the broker's doing.
     try:
         def polls_per_s(seconds=3.0):
-            first, start = rig.status()["generator"]["counters"]["polls"], time.monotonic()
-            time.sleep(seconds)
-            return (rig.status()["generator"]["counters"]["polls"] - first) / (time.monotonic() - start)
+            """Polls a second over ``seconds``, and the longest time the count stood still."""
+            first = last = rig.status()["generator"]["counters"]["polls"]
+            start = moved = time.monotonic()
+            still = 0.0
+            while time.monotonic() - start < seconds:
+                polls = rig.status()["generator"]["counters"]["polls"]
+                now = time.monotonic()
+                if polls != last:
+                    last, moved = polls, now
+                still = max(still, now - moved)
+                time.sleep(0.02)
+            return (last - first) / (time.monotonic() - start), still
         wait_for(lambda: rig.status()["generator"]["online"], what="online")
-        alone = polls_per_s()
+        alone, _ = polls_per_s()
         net.set("blackhole")
         assert rig.post("/api/fleet/send")[0] == 200
         wait_for(lambda: net.accepted, 5, what="the rig to knock")
-        stuck = polls_per_s()
+        stuck, still = polls_per_s()
         f = fleet_status(rig)
         assert f["link"] == "connecting" and not f["connected"]
-        assert stuck >= 0.9 * alone, f"{stuck:.1f} polls/s while black-holed, {alone:.1f} before"
+        assert still < 1.0, f"no poll for {still:.2f} s while black-holed"
+        assert stuck >= 0.75 * alone, f"{stuck:.1f} polls/s while black-holed, {alone:.1f} before"
         slowest = 0.0
         for _ in range(20):
             t = time.monotonic()
             rig.status()
             slowest = max(slowest, time.monotonic() - t)
-        assert slowest < 0.25, f"the API took {slowest:.2f} s"
+        assert slowest < 1.0, f"the API took {slowest:.2f} s"
     finally:
         net.stop()
 

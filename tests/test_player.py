@@ -213,3 +213,28 @@ def test_a_programme_taken_up_after_a_crash_passes_over_an_extract_withdrawn_sin
         assert played[-1:] == ["Fin"] and played.count("extract") == 1, played   # the first run's only
     finally:
         again.close()
+
+
+def test_a_picture_output_that_cannot_open_closes_nothing_of_the_daemons(monkeypatch, tmp_path):
+    """libmpv 0.35 closes fd 0 when a GPU context fails to open (an fd field left at 0;
+    mpv#18232). In rigd, fd 0 is by then whatever was opened last: a web connection,
+    whose loss stopped the API for good (seen: "rigd is not answering" after a restart)."""
+    import os
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    player = Player(PlayerConfig(vo="gpu", ao="null", gpu_context="auto"))
+    kept = []
+    try:
+        for _ in range(3):            # each show start wakes the player again
+            kept.append(open(tmp_path / f"kept-{len(kept)}", "w"))
+            with pytest.raises(PlayerError, match="no display"):
+                player.wake()
+            for f in kept:
+                os.fstat(f.fileno())  # still ours, still open
+    finally:
+        for f in kept:
+            try:
+                f.close()
+            except OSError:
+                pass
+        player.close()

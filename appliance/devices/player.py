@@ -19,8 +19,12 @@ evenings showed it).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 
 from ..languages import normalise
@@ -89,8 +93,13 @@ class Player:
                 options["drm_connector"] = c.drm_connector
             if c.idle_black:
                 options["force_window"] = "immediate"     # black, not a desktop, when idle
+        if c.vo != "null":
+            failed = _picture_fails(options)
+            if failed:
+                raise PlayerError(_why_no_picture(c, failed))
         try:
-            player = mpv.MPV(log_handler=self._log, loglevel="warn", **options)
+            with _fd0_kept():
+                player = mpv.MPV(log_handler=self._log, loglevel="warn", **options)
         except Exception as exc:          # mpv says only "Invalid value for mpv parameter"
             raise PlayerError(_why_no_picture(c, exc)) from None
         player.speed = self.speed
@@ -232,6 +241,10 @@ class Player:
 
         def go(core):
             playing = self.path is not None and core.idle_active is False
+            # The position before the tracks: each is read on its own while mpv opens the file,
+            # and a file with a position has its tracks chosen. Read the other way round, a
+            # busy machine gave a position with the tracks of a file not open yet (no language).
+            position = _round(core.time_pos) if playing else None
             audio = sub = None
             if playing:
                 for t in core.track_list or []:
@@ -242,7 +255,7 @@ class Player:
             return {
                 "file": self.path if playing else None,
                 "title": self.title if playing else None,
-                "position_s": _round(core.time_pos) if playing else None,
+                "position_s": position,
                 "duration_s": _round(core.duration) if playing else None,
                 "paused": bool(core.pause) if playing else False,
                 "audio_lang": audio,
@@ -259,6 +272,51 @@ class Player:
                 except Exception:
                     pass
                 self._mpv = None
+
+
+# libmpv 0.35 (Debian 12, Raspberry Pi OS) closes fd 0 when a GPU context fails to open: an fd
+# field it had not set yet is 0 (mpv#18232, fixed in later releases). In rigd, fd 0 is stdin
+# (/dev/null) the first time and, once that is closed, whatever the daemon opened next: a web
+# connection, a database, the meter's port. So the picture output is first tried in a child
+# process, where that close does no harm; only an output that opens there is opened here.
+_PROBE = "import json, sys, mpv\nmpv.MPV(**json.loads(sys.argv[1])).terminate()\n"
+
+
+def _picture_fails(options: dict) -> str | None:
+    """None if the picture output opens (in a child process); else why not."""
+    probe = {**options, "force_window": "immediate"}        # open the output now, not at a film
+    try:
+        done = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(probe)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "the picture output did not open within 60 s"
+    if done.returncode == 0:
+        return None
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else f"the picture output failed (exit {done.returncode})"
+
+
+@contextlib.contextmanager
+def _fd0_kept():
+    """/dev/null on fd 0 around making a core, so that a close(0) in libmpv closes only that."""
+    _null_on_fd0()
+    try:
+        yield
+    finally:
+        _null_on_fd0()
+
+
+def _null_on_fd0() -> None:
+    try:
+        os.fstat(0)
+        return
+    except OSError:
+        pass
+    fd = os.open(os.devnull, os.O_RDWR)
+    if fd != 0:                # another thread took fd 0 meanwhile: it is its file now
+        os.close(fd)
+    log.warning("fd 0 was closed (as libmpv does when a GPU context fails): %s",
+                "/dev/null is on it again" if fd == 0 else "another file took it first")
 
 
 def _why_no_picture(cfg, exc) -> str:

@@ -179,6 +179,7 @@ class SimulatedProjector:
         self._port = port
         self._rng = random.Random(seed)
         self._listener: socket.socket | None = None
+        self._hold: socket.socket | None = None          # the port, bound from start to stop
         self._clients: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._listen_lock = threading.Lock()
@@ -220,12 +221,20 @@ class SimulatedProjector:
         return self.model.power(on)
 
     def start(self) -> "SimulatedProjector":
-        if self._port == 0:
-            # A port of its own from the start, even unpowered: the rig's address is fixed.
-            with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET) as probe:
-                probe.bind((self.host, 0))
-                self._port = probe.getsockname()[1]
-        self._sync_listener()                # binds now if powered
+        # A port of its own from the start, even unpowered: the rig's address is fixed. It
+        # stays bound (never listening) while the listener comes and goes, so no one takes
+        # it meanwhile: not another program, nor the kernel as the source port of an
+        # outgoing connection, which could then be one to this port, talking to itself.
+        hold = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        hold.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            hold.bind((self.host, self._port))
+        except OSError:
+            hold.close()
+            raise
+        self._hold = hold
+        self._port = hold.getsockname()[1]
+        self._sync_listener()                # listens now if powered
         self._thread = threading.Thread(target=self._serve, name="sim-projector", daemon=True)
         self._thread.start()
         return self
@@ -236,6 +245,9 @@ class SimulatedProjector:
             self._thread.join(timeout=3)
         self._close_listener()
         self._drop_clients()
+        if self._hold is not None:
+            self._hold.close()
+            self._hold = None
 
     # --- the listening socket -------------------------------------------------------
 
