@@ -44,6 +44,8 @@ TICK_BUSY_S, TICK_PLAYING_S, TICK_IDLE_S = 0.1, 0.5, 5.0
 CALL_TIMEOUT_S = 10.0
 #: messages that change nothing anyone sees: no new snapshot after them
 QUIET = ("alive",)
+#: messages whose step does the clock's work as a tick does (a poll: see GeneratorMixin._on_poll)
+CLOCKED = ("poll",)
 #: messages the show sequencer answers itself (the rest are the rig's own)
 SEQUENCED = ("show.start", "show.stop", "show.phase", "relay", "shutdown", "player.stopped",
              "projector.command", "projector.lamp_off",
@@ -203,9 +205,12 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
                 msg, future = Msg("tick", "clock"), None
             if msg is None:
                 break
-            if msg.kind == "tick":
-                next_tick = self.clock.monotonic() + self._tick_every()
-            self._serve(msg, future)
+            every, start = self._tick_every(), self.clock.monotonic()
+            done = self._serve(msg, future)
+            # A meter's poll does a tick's work too (see _on_poll): while polls come, an idle
+            # rig is not woken again for the clock. A poll that failed is not counted.
+            if msg.kind == "tick" or (done and msg.kind in CLOCKED):
+                next_tick = start + every
             # A step that started a sequence (or a film) wants the clock sooner.
             next_tick = min(next_tick, self.clock.monotonic() + self._tick_every())
 
@@ -216,9 +221,10 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
             return TICK_PLAYING_S
         return TICK_IDLE_S
 
-    def _serve(self, msg: Msg, future: Future | None) -> None:
+    def _serve(self, msg: Msg, future: Future | None) -> bool:
+        """Handle one message; False when it was not carried out (dropped, refused, failed)."""
         if future is not None and not future.set_running_or_notify_cancel():
-            return                              # its caller gave up on it
+            return False                        # its caller gave up on it
         try:
             result = self._handle_now(msg)
         except BaseException as exc:            # a refusal, or a bug: the thread goes on
@@ -229,9 +235,10 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
                                  refusal=exc.code, detail=dict(exc.data))
             elif not isinstance(exc, Refused):
                 log.exception("handling %s failed", msg.kind)
-            return
+            return False
         if future is not None:
             future.set_result(result)
+        return True
 
     def _handle_now(self, msg: Msg):
         self.step_no += 1
