@@ -100,6 +100,7 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
         self.on_shutdown = None
         self.heartbeat = clock.monotonic()
         self.snapshot: dict = {}
+        self.disk_shown: tuple | None = None   # (when, the recording's state, figures): snapshot.disk_now
         #: the step under way, and the one the snapshot shows: a live screen told
         #: of an event waits for the snapshot of the step that made it
         self.step_no = self.published_step = 0

@@ -81,3 +81,62 @@ def test_a_poll_that_failed_does_not_hold_the_clock_back(idle_rig):
     for _ in range(int(TICK_IDLE_S) + 1):
         poll(idle_rig)
     assert "tick" in idle_rig.seen[1:]
+
+
+# --- the snapshot: after every step, so only what changed is asked again ------------------------
+
+@pytest.fixture
+def inline_rig(store, tmp_path):
+    """A rig without its thread: each message is a step at once (as in test_show.py)."""
+    clock = ManualClock()
+    config = Config()
+    config.storage.data_dir = str(tmp_path)
+    return Rig(config, store, EventBus(store, clock), clock, build_loads(config, MockFactory()))
+
+
+def test_a_snapshot_reads_the_world_once(inline_rig, monkeypatch):
+    asked = []
+    world = inline_rig.world
+    monkeypatch.setattr(inline_rig, "world", lambda: asked.append(1) or world())
+    inline_rig.publish()
+    assert len(asked) == 1
+
+
+def test_the_disk_is_asked_every_few_seconds_and_at_once_when_a_recording_starts(
+        inline_rig, monkeypatch):
+    from appliance import snapshot
+    asked = []
+    usage = snapshot.shutil.disk_usage
+    monkeypatch.setattr(snapshot.shutil, "disk_usage", lambda path: asked.append(path) or usage(path))
+    for _ in range(int(snapshot.DISK_EVERY_S) - 1):      # a poll a second: the same figures
+        inline_rig.clock.advance(1.0)
+        inline_rig.tick()
+    assert len(asked) <= 1
+    assert inline_rig.snapshot["disk"]["free_bytes"] > 0
+    inline_rig.clock.advance(1.0)
+    inline_rig.tick()
+    asked.clear()
+    inline_rig.recording = "active"                       # its figures change with it: now
+    inline_rig.tick()
+    assert len(asked) == 1
+    inline_rig.tick()
+    assert len(asked) == 1
+    inline_rig.clock.advance(snapshot.DISK_EVERY_S)
+    inline_rig.tick()
+    assert len(asked) == 2
+
+
+def test_the_storage_part_is_made_again_only_when_a_verdict_changes(tmp_path):
+    from appliance.storage import Storage
+    config = Config()
+    config.storage.data_dir = str(tmp_path / "data")
+    config.storage.recordings_dir = str(tmp_path / "usb")      # a disk's folder: never made up
+    (tmp_path / "fstab").write_text("")
+    (tmp_path / "mounts").write_text("")
+    where = Storage(config, fstab=str(tmp_path / "fstab"), mounts=str(tmp_path / "mounts"))
+    first = where.snapshot()
+    assert first["recordings"]["problem"] == "missing"
+    assert where.snapshot() is first
+    (tmp_path / "usb").mkdir()
+    where.check_recordings()
+    assert where.snapshot()["recordings"]["ok"] and not first["recordings"]["ok"]
