@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 TICK_BUSY_S, TICK_PLAYING_S, TICK_IDLE_S = 0.1, 0.5, 5.0
 #: how long a caller waits for the rig thread's answer before giving up
 CALL_TIMEOUT_S = 10.0
-#: messages that change nothing anyone sees: no new snapshot after them
+#: messages that change nothing anyone sees: no new snapshot after them (a step may also say
+#: its news can wait for the next snapshot: see the Pi's health, SupplyMixin._on_host)
 QUIET = ("alive",)
 #: messages whose step does the clock's work as a tick does (a poll: see GeneratorMixin._on_poll)
 CLOCKED = ("poll",)
@@ -104,6 +105,7 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
         #: the step under way, and the one the snapshot shows: a live screen told
         #: of an event waits for the snapshot of the step that made it
         self.step_no = self.published_step = 0
+        self.news_can_wait = False             # this step's: no new snapshot for it (see QUIET)
         self._written_key = None                # the intent as last written to the card
         self._published = threading.Condition()
         self._queue: queue.Queue = queue.Queue()
@@ -243,6 +245,7 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
 
     def _handle_now(self, msg: Msg):
         self.step_no += 1
+        self.news_can_wait = False
         try:
             if msg.kind in SEQUENCED:
                 result = self._sequence(msg)
@@ -254,7 +257,9 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
             # tried again at the next step); relays moving were written before, see _apply.
             if self._intent_key() != self._written_key:
                 self._save_intent()
-            if msg.kind not in QUIET:
+            if msg.kind in QUIET or self.news_can_wait:
+                self._stands()
+            else:
                 self.publish()
         return result
 
@@ -398,6 +403,13 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
             return
         with self._published:
             self.snapshot, self.published_step = snapshot, self.step_no
+            self._published.notify_all()
+
+    def _stands(self) -> None:
+        """Nothing a reader is told changed in this step: the last snapshot stands for it (a
+        live screen waiting for this step's snapshot has it now, not at the next step)."""
+        with self._published:
+            self.published_step = self.step_no
             self._published.notify_all()
 
     def snapshot_after(self, step: int, timeout: float = 0.5) -> dict:

@@ -140,3 +140,32 @@ def test_the_storage_part_is_made_again_only_when_a_verdict_changes(tmp_path):
     (tmp_path / "usb").mkdir()
     where.check_recordings()
     assert where.snapshot()["recordings"]["ok"] and not first["recordings"]["ok"]
+
+
+# --- the Pi's health, read every few seconds ---------------------------------------------------
+
+def pi(temp=55.0, under_voltage=False) -> dict:
+    return {"cpu_temp_c": temp, "cpu_freq_mhz": 1500, "under_voltage": under_voltage,
+            "freq_capped": False, "throttled": False, "soft_temp_limit": False,
+            "since_boot": {"under_voltage": under_voltage, "freq_capped": False,
+                           "throttled": False, "soft_temp_limit": False},
+            "raw": "0x50005" if under_voltage else "0x0", "model": "Raspberry Pi 4 Model B",
+            "cpu_pct": 3.0, "load_1m": 0.1, "memory_used_pct": 40.0, "uptime_s": 1000}
+
+
+def test_the_pis_figures_go_with_the_next_snapshot_its_verdicts_at_once(inline_rig, monkeypatch):
+    made = []
+    publish = inline_rig.publish
+    monkeypatch.setattr(inline_rig, "publish", lambda: made.append(1) or publish())
+    inline_rig._handle_now(Msg("host", "host", {"host": pi(55.0)}))
+    assert made == [1]                               # the first reading: a verdict (known now)
+    inline_rig._handle_now(Msg("host", "host", {"host": pi(56.0)}))
+    assert made == [1], "a warmer Pi, nothing to tell: no snapshot of its own"
+    assert inline_rig.published_step == inline_rig.step_no     # a screen waiting has it now
+    assert inline_rig.snapshot["health"]["pi"]["cpu_temp_c"] == 55.0
+    inline_rig.on_poll(reading(inline_rig.clock), "online")   # the next poll carries it
+    assert inline_rig.snapshot["health"]["pi"]["cpu_temp_c"] == 56.0
+    made.clear()
+    inline_rig._handle_now(Msg("host", "host", {"host": pi(56.0, under_voltage=True)}))
+    assert made == [1]
+    assert {"code": "under_voltage", "level": "alarm"} in inline_rig.snapshot["health"]["pi"]["alerts"]
