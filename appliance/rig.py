@@ -108,7 +108,9 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
         self.news_can_wait = False             # this step's: no new snapshot for it (see QUIET)
         self._written_key = None                # the intent as last written to the card
         self._published = threading.Condition()
-        self._queue: queue.Queue = queue.Queue()
+        # SimpleQueue: C all through; queue.Queue's waits are Python (a lock made per wait),
+        # dear for a thread woken from cold once a second.
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         if recovered:
