@@ -169,3 +169,28 @@ def test_the_pis_figures_go_with_the_next_snapshot_its_verdicts_at_once(inline_r
     inline_rig._handle_now(Msg("host", "host", {"host": pi(56.0, under_voltage=True)}))
     assert made == [1]
     assert {"code": "under_voltage", "level": "alarm"} in inline_rig.snapshot["health"]["pi"]["alerts"]
+
+
+# --- what the web asks the daemon -------------------------------------------------------------
+
+def test_the_status_a_live_screen_asks_every_second_is_made_once_per_snapshot(tmp_path):
+    from appliance.daemon import Daemon
+    config = Config()
+    config.gpio.pin_factory = "mock"
+    config.storage.data_dir = str(tmp_path / "data")
+    config.sim.enabled = False
+    config.generator.port = str(tmp_path / "no-meter")
+    config.microphone.backend = "tone"
+    config.camera.backend = "testsrc"
+    config.projector.link = "none"
+    config.power.flag_dir = str(tmp_path / "flags")
+    config.clock.assume_trusted = True
+    daemon = Daemon(config)
+    try:
+        first = daemon.status()
+        assert daemon.status() is first and first["fleet"] == {"enabled": False}
+        daemon.rig.publish()                     # a new snapshot: a new status
+        assert daemon.status() is not first and daemon.status()["state"] == "idle"
+    finally:
+        daemon.store.close()
+        daemon.storage.forget()
