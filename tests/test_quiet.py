@@ -194,3 +194,24 @@ def test_the_status_a_live_screen_asks_every_second_is_made_once_per_snapshot(tm
     finally:
         daemon.store.close()
         daemon.storage.forget()
+
+
+# --- the relays: driven by the rig alone, so read when they move -----------------------------
+
+def test_an_idle_step_reads_no_pin_and_a_switch_reads_its_own_back(store, tmp_path, monkeypatch):
+    from gpiozero.pins.mock import MockPin
+    reads = []
+    get_state = MockPin._get_state
+    monkeypatch.setattr(MockPin, "_get_state", lambda pin: reads.append(pin.info.name) or get_state(pin))
+    clock = ManualClock()
+    config = Config()
+    config.storage.data_dir = str(tmp_path)
+    rig = Rig(config, store, EventBus(store, clock), clock, build_loads(config, MockFactory()))
+    reads.clear()
+    for _ in range(5):
+        clock.advance(1.0)
+        rig.on_poll(reading(clock), "online")
+    assert reads == [], "an idle poll read the relays' pins"
+    pin = config.relays["amplifier"].pin
+    rig.switch("amplifier", True, force=True)
+    assert reads == [f"GPIO{pin}"] and rig.snapshot["relays"]["amplifier"]
