@@ -215,3 +215,15 @@ def test_an_idle_step_reads_no_pin_and_a_switch_reads_its_own_back(store, tmp_pa
     pin = config.relays["amplifier"].pin
     rig.switch("amplifier", True, force=True)
     assert reads == [f"GPIO{pin}"] and rig.snapshot["relays"]["amplifier"]
+
+
+def test_a_loads_view_is_made_again_only_when_the_load_changes():
+    config = Config()
+    load = build_loads(config, MockFactory())["amplifier"]
+    view = load.view()
+    assert load.view() is view and load.warmup_left(5.0) == 0.0
+    load.switch(True, now=10.0, wall=1000.0)
+    assert load.view() is not view and load.view().on and load.view().on_since == 10.0
+    switched = load.view()
+    load.cfg.power_w += 100                   # a figure changed (a test's amplifier at full volume)
+    assert load.view() is not switched and load.view().power_w == switched.power_w + 100
