@@ -95,6 +95,7 @@ class ClockWatch:
         self._question: threading.Thread | None = None
         self._asked_at = self._floor_at = float("-inf")
         self._status: dict = {}
+        self._judged: tuple | None = None       # what the stamp and the status were made of
         self._floor_value: float | None = None
 
     # --- what readers see ----------------------------------------------------------------------
@@ -253,10 +254,16 @@ class ClockWatch:
             self._floor_at = now
             self.store.put(KEY_LAST_TRUSTED, self.clock.time(), self.clock.time(), durable=False)
             self._floor_value = None
-        self.clock.stamp = {"trusted": trusted, "source": source, "epoch": self._id()}
-        status = {"trusted": trusted, "source": source, "why": why, "epoch": self._id(),
-                  "timezone": getattr(self._reading, "timezone", None),
-                  "floor": datetime.fromtimestamp(self._floor(), timezone.utc).isoformat()}
+        # Judged again every second: the stamp and the status are made anew only when they change.
+        judged = (trusted, source, why, self._id(), getattr(self._reading, "timezone", None),
+                  self._floor())
+        if judged == self._judged:
+            return
+        self._judged = judged
+        self.clock.stamp = {"trusted": trusted, "source": source, "epoch": judged[3]}
+        status = {"trusted": trusted, "source": source, "why": why, "epoch": judged[3],
+                  "timezone": judged[4],
+                  "floor": datetime.fromtimestamp(judged[5], timezone.utc).isoformat()}
         if status != self._status:
             self._status = status
             if self.on_change:

@@ -147,6 +147,7 @@ class Daemon(Liveness):
         self._kiosk_server = None
         self._server_thread: threading.Thread | None = None
         self._last_status_line = ""
+        self._status_made: tuple | None = None   # (the snapshot, the sim's scenario, the status)
         self._web_asked_at, self._web_answered = float("-inf"), False
         self._listened_at = 0.0
 
@@ -254,11 +255,20 @@ class Daemon(Liveness):
         return self.catalog.message(key, data, lang, self.config.relays)
 
     def status(self, after_step: int | None = None, wait_s: float = 0.5) -> dict:
-        """The rig's last snapshot; with ``after_step``, once it shows that step (or ``wait_s``)."""
-        status = self.rig.snapshot if after_step is None else self.rig.snapshot_after(after_step, wait_s)
-        status = {**status, "fleet": self.fleet.snapshot()}
+        """The rig's last snapshot; with ``after_step``, once it shows that step (or ``wait_s``).
+
+        Made once per snapshot (a live screen asks every second) unless the office link is
+        on: its figures move by themselves. Like the snapshot, never changed once given."""
+        snapshot = self.rig.snapshot if after_step is None else self.rig.snapshot_after(after_step, wait_s)
+        scenario = self.sim.scenario if self.sim is not None else None
+        made = self._status_made
+        if self.fleet.sender is None and made is not None and made[0] is snapshot \
+                and made[1] == scenario:
+            return made[2]
+        status = {**snapshot, "fleet": self.fleet.snapshot()}
         if self.sim is not None:
-            status["sim"] = {"scenario": self.sim.scenario}
+            status["sim"] = {"scenario": scenario}
+        self._status_made = (snapshot, scenario, status)
         return status
 
     def set_scenario(self, name: str) -> None:

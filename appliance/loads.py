@@ -11,7 +11,7 @@ written down, so a restarted daemon can carry on a warm-up or cool-down.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .config import RelayConfig
 from .devices.relays import Relay
@@ -26,6 +26,9 @@ class Load:
     on_since: float | None = None       # monotonic time it was last switched on
     off_since: float | None = None      # monotonic time it was last switched off
     changed_at: float | None = None     # wall time of the last change
+    #: the last view and what it was made of: asked for some twenty times a step, it is made
+    #: again only when the load is switched (or its figures changed)
+    _view: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_on(self) -> bool:
@@ -53,8 +56,11 @@ class Load:
     def view(self) -> LoadView:
         """What the policy sees: a frozen copy, safe to reason on while the relay moves."""
         c = self.cfg
-        return LoadView(self.name, self.is_on, self.on_since, self.off_since, c.power_w,
-                        c.inrush_w, c.warmup_s, c.cooldown_s, c.shed_on_overload, c.priority)
+        made_of = (self.is_on, self.on_since, self.off_since, c.power_w, c.inrush_w, c.warmup_s,
+                   c.cooldown_s, c.shed_on_overload, c.priority)
+        if self._view is None or self._view[0] != made_of:
+            self._view = (made_of, LoadView(self.name, *made_of))
+        return self._view[1]
 
     def warmup_left(self, now: float) -> float:
         return self.view().warmup_left(now)

@@ -42,8 +42,11 @@ log = logging.getLogger(__name__)
 TICK_BUSY_S, TICK_PLAYING_S, TICK_IDLE_S = 0.1, 0.5, 5.0
 #: how long a caller waits for the rig thread's answer before giving up
 CALL_TIMEOUT_S = 10.0
-#: messages that change nothing anyone sees: no new snapshot after them
+#: messages that change nothing anyone sees: no new snapshot after them (a step may also say
+#: its news can wait for the next snapshot: see the Pi's health, SupplyMixin._on_host)
 QUIET = ("alive",)
+#: messages whose step does the clock's work as a tick does (a poll: see GeneratorMixin._on_poll)
+CLOCKED = ("poll",)
 #: messages the show sequencer answers itself (the rest are the rig's own)
 SEQUENCED = ("show.start", "show.stop", "show.phase", "relay", "shutdown", "player.stopped",
              "projector.command", "projector.lamp_off",
@@ -98,12 +101,16 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
         self.on_shutdown = None
         self.heartbeat = clock.monotonic()
         self.snapshot: dict = {}
+        self.disk_shown: tuple | None = None   # (when, the recording's state, figures): snapshot.disk_now
         #: the step under way, and the one the snapshot shows: a live screen told
         #: of an event waits for the snapshot of the step that made it
         self.step_no = self.published_step = 0
+        self.news_can_wait = False             # this step's: no new snapshot for it (see QUIET)
         self._written_key = None                # the intent as last written to the card
         self._published = threading.Condition()
-        self._queue: queue.Queue = queue.Queue()
+        # SimpleQueue: C all through; queue.Queue's waits are Python (a lock made per wait),
+        # dear for a thread woken from cold once a second.
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         if recovered:
@@ -203,9 +210,12 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
                 msg, future = Msg("tick", "clock"), None
             if msg is None:
                 break
-            if msg.kind == "tick":
-                next_tick = self.clock.monotonic() + self._tick_every()
-            self._serve(msg, future)
+            every, start = self._tick_every(), self.clock.monotonic()
+            done = self._serve(msg, future)
+            # A meter's poll does a tick's work too (see _on_poll): while polls come, an idle
+            # rig is not woken again for the clock. A poll that failed is not counted.
+            if msg.kind == "tick" or (done and msg.kind in CLOCKED):
+                next_tick = start + every
             # A step that started a sequence (or a film) wants the clock sooner.
             next_tick = min(next_tick, self.clock.monotonic() + self._tick_every())
 
@@ -216,9 +226,10 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
             return TICK_PLAYING_S
         return TICK_IDLE_S
 
-    def _serve(self, msg: Msg, future: Future | None) -> None:
+    def _serve(self, msg: Msg, future: Future | None) -> bool:
+        """Handle one message; False when it was not carried out (dropped, refused, failed)."""
         if future is not None and not future.set_running_or_notify_cancel():
-            return                              # its caller gave up on it
+            return False                        # its caller gave up on it
         try:
             result = self._handle_now(msg)
         except BaseException as exc:            # a refusal, or a bug: the thread goes on
@@ -229,12 +240,14 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
                                  refusal=exc.code, detail=dict(exc.data))
             elif not isinstance(exc, Refused):
                 log.exception("handling %s failed", msg.kind)
-            return
+            return False
         if future is not None:
             future.set_result(result)
+        return True
 
     def _handle_now(self, msg: Msg):
         self.step_no += 1
+        self.news_can_wait = False
         try:
             if msg.kind in SEQUENCED:
                 result = self._sequence(msg)
@@ -246,7 +259,9 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
             # tried again at the next step); relays moving were written before, see _apply.
             if self._intent_key() != self._written_key:
                 self._save_intent()
-            if msg.kind not in QUIET:
+            if msg.kind in QUIET or self.news_can_wait:
+                self._stands()
+            else:
                 self.publish()
         return result
 
@@ -390,6 +405,13 @@ class Rig(GeneratorMixin, PartsMixin, SupplyMixin):
             return
         with self._published:
             self.snapshot, self.published_step = snapshot, self.step_no
+            self._published.notify_all()
+
+    def _stands(self) -> None:
+        """Nothing a reader is told changed in this step: the last snapshot stands for it (a
+        live screen waiting for this step's snapshot has it now, not at the next step)."""
+        with self._published:
+            self.published_step = self.step_no
             self._published.notify_all()
 
     def snapshot_after(self, step: int, timeout: float = 0.5) -> dict:

@@ -44,7 +44,8 @@ class GeneratorMixin:
                 "meter_silent" if values is None else "low_voltage")
             last_good = self.latest.monotonic if self.latest is not None else None
             self._power(self.guard.update(ok, now, bad_since=None if ok else last_good), trigger)
-        self._sequence(Msg("tick", "clock"))
+        # All a tick does, now: the rig thread then need not wake for the clock between polls.
+        self._on_tick(Msg("tick", "clock"))
 
     def _on_mains(self, msg: Msg) -> None:
         """The UPS's "mains good" line changed: no waiting, it is a direct signal."""

@@ -14,9 +14,15 @@ from .supply import worth_writing
 
 class SupplyMixin:
     def _on_host(self, msg: Msg) -> None:
+        """A reading every few seconds: its judgement is published at once, its figures
+        (temperature, clock, memory) with the next snapshot, which the meter's next poll makes
+        within a second (or the clock's tick, within five), not with one of their own."""
         self.host = msg.data["host"]
-        self._apply(self.supply.update(self.host, self.clock.monotonic()))
+        judged = self.supply.judgement()
+        effects = self.supply.update(self.host, self.clock.monotonic())
+        self._apply(effects)
         self._note_supply()
+        self.news_can_wait = not effects and self.supply.judgement() == judged
 
     def _note_supply(self, final: bool = False) -> None:
         """The evening's ``supply`` note, written when it has news (``final``: any news)."""

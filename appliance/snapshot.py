@@ -21,6 +21,10 @@ from .power import load_pct
 
 #: what a debate recording costs on disk (video and sound), for "minutes left"
 RECORD_BITRATE_BPS = 4_000_000
+#: how long the disk's figures stand before the disk is asked again (two statfs calls, after
+#: every step: the free space moves by megabytes a minute while recording, and the recorder
+#: watches its own room every half second)
+DISK_EVERY_S = 5.0
 
 NO_PLAYER = {"file": None, "position_s": None, "duration_s": None, "paused": False,
              "audio_lang": None, "sub_lang": None, "programme_index": None}
@@ -34,17 +38,18 @@ def iso(ts: float | None) -> str | None:
 
 def build_snapshot(rig) -> dict:
     now = rig.clock.monotonic()
-    proj = projector(rig)
+    world = rig.world()                 # once: the show and the projector both read it
+    proj = projector(rig, world)
     return {
         "state": rig.state,
         "generator": generator(rig, now),
         "relays": {name: load.is_on for name, load in rig.loads.items()},
         "relay_details": {name: load.snapshot(now) for name, load in rig.loads.items()},
-        "show": show(rig, now, proj),
+        "show": show(rig, now, proj, world),
         "projector": proj,
         "player": player(rig),
         "recording": recording(rig),
-        "disk": disk(rig),
+        "disk": disk_now(rig, now),
         "power": {**rig.guard.snapshot(now), "trigger": rig.power_trigger, "mains_ok": rig.mains_ok},
         "host": rig.host,
         "clock": {**rig.clock_trust, "now": iso(rig.clock.time())},
@@ -80,7 +85,7 @@ def generator(rig, now: float) -> dict:
     return status
 
 
-def show(rig, now: float, proj: dict | None = None) -> dict:
+def show(rig, now: float, proj: dict | None = None, world=None) -> dict:
     s = rig.show
     steps = []
     for name in rig.config.show.order:
@@ -107,7 +112,7 @@ def show(rig, now: float, proj: dict | None = None) -> dict:
                       "left_s": math.ceil((load.warmup_left(now) or load.cooldown_left(now)) * 10) / 10})
     any_on = any(l.is_on for l in rig.loads.values())
     cooling = any(l.cooldown_left(now) > 0 for l in rig.loads.values())
-    world = rig.world()
+    world = world if world is not None else rig.world()
     return {
         "steps": steps,
         "waiting": s.waiting,
@@ -117,9 +122,9 @@ def show(rig, now: float, proj: dict | None = None) -> dict:
     }
 
 
-def projector(rig) -> dict | None:
+def projector(rig, world=None) -> dict | None:
     """What the crew and the technician see of the projector: its power, lamp, errors, cool-down."""
-    world = rig.world()
+    world = world if world is not None else rig.world()
     v = world.projector
     if v is None:
         return None
@@ -163,6 +168,15 @@ def recording(rig) -> dict:
     status["state"] = rig.recording
     status["active"] = rig.recording == "active"
     return status
+
+
+def disk_now(rig, now: float) -> dict:
+    """:func:`disk` as the snapshot shows it: asked again after ``DISK_EVERY_S``, or at once
+    when the recording starts or stops (its figures change with it)."""
+    shown = rig.disk_shown
+    if shown is None or shown[1] != rig.recording or now - shown[0] >= DISK_EVERY_S:
+        shown = rig.disk_shown = (now, rig.recording, disk(rig))
+    return shown[2]
 
 
 def disk(rig) -> dict:

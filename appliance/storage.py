@@ -114,6 +114,7 @@ class Storage:
         self._create_recordings = not configured       # a USB disk's folder is never made up
         self.recordings = self.check_recordings()
         self.volatile: Path | None = None
+        self._shown: tuple | None = None          # (what it was made of, the snapshot)
         if not self.data.ok:
             self.volatile = _volatile_dir(config.power.flag_dir)
             config.storage.data_dir = str(self.volatile)   # every part now uses the stand-in
@@ -139,10 +140,14 @@ class Storage:
                         detail=self.recordings.detail)
 
     def snapshot(self) -> dict:
-        in_use = self.volatile or self.configured_data_dir
-        return {"data": {**self.data.as_dict(), "in_use": str(in_use),
-                         "volatile": self.volatile is not None},
-                "recordings": self.recordings.as_dict()}
+        """Read after every step of the rig: made again only when a verdict changed."""
+        made_of = (self.data, self.recordings, self.volatile)
+        if self._shown is None or self._shown[0] != made_of:
+            in_use = self.volatile or self.configured_data_dir
+            self._shown = (made_of, {"data": {**self.data.as_dict(), "in_use": str(in_use),
+                                              "volatile": self.volatile is not None},
+                                     "recordings": self.recordings.as_dict()})
+        return self._shown[1]
 
     def forget(self) -> None:
         """The daemon stops: the stand-in in memory goes (nothing in it outlives the rig)."""

@@ -46,6 +46,9 @@ DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 #: readings written together (see flush_telemetry)
 TELEMETRY_BATCH = 10
+#: json.dumps(separators=...) makes an encoder at every call: this one, made once, for each poll
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
 TELEMETRY_COLUMNS = ("voltage_v", "current_a", "power_w", "frequency_hz", "energy_wh",
                      "power_factor", "load_pct")
 
@@ -270,7 +273,7 @@ class Store:
             return
         v = values or {}
         row = [ts, int(online)] + [v.get(c) for c in TELEMETRY_COLUMNS[:-1]] + [load_pct]
-        row.append(json.dumps(extra, separators=(",", ":")) if extra else None)
+        row.append(_compact(extra) if extra else None)
         with self._lock:
             self._telemetry.append(row)
             if len(self._telemetry) >= TELEMETRY_BATCH:

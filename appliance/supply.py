@@ -122,6 +122,11 @@ class SupplyWatch:
             out.append({"code": "throttled", "level": "warning"})
         return out
 
+    def judgement(self) -> tuple:
+        """What :meth:`snapshot` says of its own (the rest is the reading's figures)."""
+        return (tuple(c.active for c in self.conditions.values()), frozenset(self.known),
+                self.since_boot)
+
     def snapshot(self, host: dict) -> dict:
         """``status["health"]["pi"]``: the flags as the rig judges them (held, not flickering)."""
         held = {code: (self.active(code) if code in self.known else None) for code in self.conditions}

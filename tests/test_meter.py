@@ -55,6 +55,92 @@ def test_real_pzem_reply_decodes_to_its_figures():
     assert reading["meter_alarm"] == 0
 
 
+class Peer:
+    """A device on a pty that answers each request with the next of ``replies`` (bytes, or
+    None: silence), noting when each request came."""
+
+    def __init__(self, replies):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.port = os.ttyname(self.slave)
+        self.requests: list[tuple[float, bytes]] = []
+        self.replied_at: list[float] = []
+        self._replies = list(replies)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        for reply in self._replies:
+            data = b""
+            while len(data) < len(PZEM_REQUEST):
+                try:
+                    data += os.read(self.master, 64)
+                except OSError:
+                    return
+            self.requests.append((time.monotonic(), data))
+            if reply is not None:
+                os.write(self.master, reply)
+                self.replied_at.append(time.monotonic())
+
+    def close(self):
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def polled(replies, polls=1, retries=0):
+    peer = Peer(replies)
+    meter = Meter(peer.port, PROFILES["pzem004t"], address=1, timeout_s=0.3, retries=retries)
+    try:
+        readings = [meter.poll() for _ in range(polls)]
+    finally:
+        meter.close()
+        peer.close()
+    return meter, readings, peer
+
+
+def with_crc(body: bytes) -> bytes:
+    from appliance.devices.rtu import crc16
+    return body + crc16(body)
+
+
+def test_the_checksum_is_modbus_s():
+    from appliance.devices.rtu import crc16
+    assert crc16(PZEM_REQUEST[:-2]) == PZEM_REQUEST[-2:]
+    assert crc16(PZEM_REPLY[:-2]) == PZEM_REPLY[-2:]
+
+
+def test_a_modbus_exception_is_the_meter_refusing_not_noise():
+    meter, [reading], _ = polled([with_crc(bytes.fromhex("01 84 02"))])     # illegal address
+    assert reading is None and meter.link == "stale" and meter.link_reason == "exception"
+    assert meter.counters.exceptions == 1 and meter.counters.bad_frames == 0
+    assert "illegal data address" in meter.counters.last_error.lower()
+
+
+@pytest.mark.parametrize("reply", [
+    with_crc(PZEM_REPLY[:1].replace(b"\x01", b"\x02") + PZEM_REPLY[1:-2]),   # another meter's
+    with_crc(b"\x01\x03" + PZEM_REPLY[2:-2]),                                # another function
+    PZEM_REPLY[:-1],                                                          # cut short
+    PZEM_REPLY[:-1] + bytes([PZEM_REPLY[-1] ^ 0x40]),                         # a flipped bit
+], ids=["address", "function", "short", "checksum"])
+def test_a_reply_that_is_not_the_answer_is_a_bad_frame_and_read_again(reply):
+    meter, [reading], peer = polled([reply, PZEM_REPLY], retries=1)
+    assert meter.counters.bad_frames == 1
+    assert len(peer.requests) == 2 and reading["voltage_v"] == 224.5 and meter.link == "online"
+
+
+def test_silence_is_no_answer():
+    meter, [reading], _ = polled([None])
+    assert reading is None and meter.link == "offline" and meter.link_reason == "no_answer"
+    assert meter.counters.timeouts == 1
+
+
+def test_two_requests_are_three_and_a_half_characters_of_silence_apart():
+    """At 9600 baud, 4 ms: a meter may take a frame that follows too close as its tail."""
+    meter, readings, peer = polled([PZEM_REPLY] * 3, polls=3)
+    assert all(r is not None for r in readings)
+    gaps = [peer.requests[i + 1][0] - peer.replied_at[i] for i in range(2)]
+    assert min(gaps) >= 3.5 * 11 / 9600 - 0.0005, gaps
+
+
 @pytest.mark.parametrize("profile", ["pzem004t", "sdm120", "dse"])
 def test_each_profile_is_read_end_to_end(sim_generator, profile):
     gen = sim_generator(profile, base_load_w=700)

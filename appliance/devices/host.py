@@ -133,7 +133,8 @@ class HostMonitor:
             "cpu_pct": psutil.cpu_percent(interval=None),
             "load_1m": round(psutil.getloadavg()[0], 2),
             "memory_used_pct": round(memory.percent, 1),
-            "uptime_s": int(time.time() - psutil.boot_time()),
+            # the kernel's own count (psutil.boot_time() parses /proc/stat at every call)
+            "uptime_s": int(time.clock_gettime(time.CLOCK_BOOTTIME)),
         }
 
 

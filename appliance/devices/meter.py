@@ -29,11 +29,11 @@ import termios
 import threading
 from dataclasses import dataclass
 
-import minimalmodbus
 import serial
 
 from ..clock import SystemClock
 from .profiles import CORE, Profile
+from .rtu import BadFrame, ExceptionReply, NoAnswer, RtuLine
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class RateLimitedLog:
 
 
 class Meter:
-    """A Modbus RTU meter read with minimalmodbus over pyserial."""
+    """A Modbus RTU meter read over pyserial (:mod:`appliance.devices.rtu`)."""
 
     def __init__(self, port: str, profile: Profile, *, address: int = 1,
                  baudrate: int | None = None, parity: str = "N", stopbits: int = 1,
@@ -121,7 +121,7 @@ class Meter:
         self.link = "connecting"
         self.link_reason: str | None = None
         self.last_good: Reading | None = None
-        self._instrument: minimalmodbus.Instrument | None = None
+        self._line: RtuLine | None = None
         self._backoff_s = 0.0
         self._next_open_at = 0.0
         self._lock = threading.Lock()
@@ -139,25 +139,24 @@ class Meter:
         """Read every block of the profile; return the reading or None."""
         with self._lock:
             self.counters.polls += 1
-            if self._instrument is None and not self._open():
+            if self._line is None and not self._open():
                 return None
             for attempt in range(self.retries + 1):
                 try:
                     registers = self._read_blocks()
-                except minimalmodbus.NoResponseError as exc:
+                except NoAnswer as exc:
                     self.counters.timeouts += 1
                     self._fail("offline", "no_answer", f"no answer from the meter on {self.port}: {exc}")
                     return None
-                except minimalmodbus.InvalidResponseError as exc:
+                except BadFrame as exc:
                     self.counters.bad_frames += 1
                     self._fail("stale", "bad_frame", f"corrupt reply from the meter: {exc}")
                     continue                       # line noise: retry at once
-                except minimalmodbus.SlaveReportedException as exc:
+                except ExceptionReply as exc:
                     self.counters.exceptions += 1
                     self._fail("stale", "exception", f"meter refused the request: {exc}")
                     return None
-                except (serial.SerialException, OSError, termios.error,
-                        minimalmodbus.MasterReportedException) as exc:
+                except (serial.SerialException, OSError, termios.error) as exc:
                     self._lose_port(exc)
                     return None
                 return self._good(registers)
@@ -166,8 +165,7 @@ class Meter:
     def _read_blocks(self) -> dict[int, int]:
         registers: dict[int, int] = {}
         for start, count in self.profile.blocks:
-            words = self._instrument.read_registers(start, count, functioncode=self.profile.function)
-            registers.update(zip(range(start, start + count), words))
+            registers.update(zip(range(start, start + count), self._line.read(start, count)))
         return registers
 
     def _good(self, registers: dict[int, int]) -> Reading:
@@ -208,9 +206,7 @@ class Meter:
             self._schedule_reopen(now)
             self._fail("offline", "port_error", f"cannot open {self.port}: {exc}")
             return False
-        instrument = minimalmodbus.Instrument(port, self.address, mode=minimalmodbus.MODE_RTU)
-        instrument.clear_buffers_before_each_transaction = True
-        self._instrument = instrument
+        self._line = RtuLine(port, self.address, self.profile.function)
         if self.counters.good or self.counters.port_errors:
             self.counters.reconnects += 1
             log.info("serial port %s reopened", self.port)
@@ -232,10 +228,10 @@ class Meter:
         self._fail("offline", "port_error", f"serial port {self.port} failed: {exc}")
 
     def close(self) -> None:
-        instrument, self._instrument = self._instrument, None
-        if instrument is not None:
+        line, self._line = self._line, None
+        if line is not None:
             try:
-                instrument.serial.close()
+                line.port.close()
             except Exception:  # a vanished device may fail to close; it is gone either way
                 pass
 

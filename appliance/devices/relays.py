@@ -9,6 +9,11 @@
 
 A relay knows its pin and whether it is on; what it feeds, its warm-up and
 its place in the show belong to the rig.
+
+Whether it is on is read from the pin when it is made and after each switch
+(what the rig checks a switch by), and kept: only this object drives the pin
+(gpiozero claims it), and the rig asks dozens of times a step, once a second
+at idle (on a Pi each read of a pin is a system call through lgpio).
 """
 
 from __future__ import annotations
@@ -23,16 +28,20 @@ class Relay:
         self.pin = pin
         self._device = OutputDevice(pin, active_high=active_high, initial_value=initial,
                                     pin_factory=pin_factory)
+        self._on = bool(self._device.value)
 
     @property
     def is_on(self) -> bool:
-        return bool(self._device.value)
+        """As the pin read after the last switch."""
+        return self._on
 
     def on(self) -> None:
         self._device.on()
+        self._on = bool(self._device.value)
 
     def off(self) -> None:
         self._device.off()
+        self._on = bool(self._device.value)
 
     def close(self) -> None:
         self._device.close()
