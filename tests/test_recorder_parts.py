@@ -227,7 +227,10 @@ def test_a_full_disk_ends_the_part_and_reports_it_without_finalizing(recorders, 
     assert reported.wait(10), "on_fault was called"
 
     assert [(c, s) for c, s, _ in faults] == [("disk_full", session.id)]
-    assert 0 < faults[0][2]["free_mb"] <= free_mb + 1
+    # What the disk had when the recorder looked: under the limit, which is why it stopped.
+    # Not "at most what the test saw": the disk is shared, and other tests free space too
+    # (seen: 3 MB more by then).
+    assert 0 < faults[0][2]["free_mb"] < recorder.config.recording.min_free_mb
     assert not recorder.active and recorder.interrupted
     assert recorder.status()["session"] == session.id
     stored = on_disk(session.path)

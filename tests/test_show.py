@@ -60,8 +60,19 @@ class Evening:
         return [SimLoad(l.name, l.cfg.power_w, l.cfg.inrush_w, l.on_since)
                 for l in self.loads.values() if l.is_on]
 
+    #: the simulated generator's scenarios in which its meter answers
+    ANSWERING = ("steady", "overload", "droop")
+
     def poll(self):
-        self.rig.on_poll(self.meter.poll())
+        reading = self.meter.poll()
+        # The reply timeout is real time, the rig's time is not: a reply a busy machine made
+        # late (over 0.1 s) is asked again at the same instant of the rig, not read as the
+        # generator stopping. Silence the scenario asks for is passed on as it is.
+        for _ in range(20):
+            if reading is not None or self.gen.scenario not in self.ANSWERING:
+                break
+            reading = self.meter.poll()
+        self.rig.on_poll(reading)
         self.rig.tick()
 
     def run(self, seconds: float, step: float = 1.0):
