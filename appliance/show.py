@@ -29,7 +29,7 @@ from . import lamp
 from .effects import Do, Emit, LoadView, Msg, Switch, World
 from .power import headroom_problem
 from .refusal import Refused
-from .show_state import IN_SHOW, LAMP_RESET, PLAYING, TRANSITIONS, Show
+from .show_state import ENDING, IN_SHOW, LAMP_RESET, PLAYING, TRANSITIONS, Show
 
 class ShowSequencer:
     def __init__(self, config):
@@ -89,7 +89,9 @@ class ShowSequencer:
         load = world.loads[name]
         if load.on == on:
             return show
-        if show.state == "shutting_down" and on:
+        if show.state in ENDING and on:
+            # Closing cuts every load in turn: one switched on now would be left on, the
+            # show idle and the crew told the generator may stop.
             raise Refused("not_now", state=show.state)
         problem = self._interlock(show, load, on, world)
         if not on and name == "projector" and not problem:
@@ -116,7 +118,7 @@ class ShowSequencer:
             raise Refused("projector_no_link")
         if not world.loads["projector"].on:
             raise Refused("projector_no_mains")
-        if show.state == "shutting_down" and on:
+        if show.state in ENDING and on:
             raise Refused("not_now", state=show.state)
         fx.append(Do("projector.power", {"on": on}))
         return replace(show, projector_cmd="on" if on else "off", projector_cmd_at=world.now)

@@ -37,6 +37,8 @@ IN_SHOW = ("preparing", "ready", "screening", "debate")
 LAMP_RESET = dict(projector_cmd=None, projector_cmd_at=0.0, cooling_from=None, lamp_off_at=None,
                   power_before_off=None, drop_since=None, crew_asked=False)
 PLAYING = ("ready", "screening", "debate")
+#: the show is bringing its loads down: nothing may be switched on meanwhile
+ENDING = ("closing", "shutting_down")
 
 
 @dataclass(frozen=True)

@@ -388,3 +388,19 @@ def test_emits_are_codes_with_figures_not_prose():
     effects = rig.step(Msg("show.start", "ui"))
     states = [e for e in effects if isinstance(e, Emit) and e.code == "show.state"]
     assert states == [Emit("show.state", "info", "show", {"old": "idle", "new": "preparing", "origin": "ui"})]
+
+
+def test_nothing_is_switched_on_while_the_show_closes():
+    """Found by the random evenings: an LED projector (no lamp to cool) is cut at once on
+    Stop; switched on again before the amplifier's turn, it was left on, the show idle and
+    the crew told the generator could stop."""
+    rig = FakeRig("pjlink", False)
+    rig.step(Msg("show.start", "ui"))
+    run(rig, 25)
+    rig.step(Msg("show.stop", "ui"))
+    assert rig.show.state == "closing" and not rig.loads["projector"].on
+    with pytest.raises(Refused) as refused:
+        rig.seq.step(rig.show, Msg("relay", "ui", {"relay": "projector", "on": True}), rig.world())
+    assert refused.value.code == "not_now"
+    run(rig, 60)
+    assert rig.show.state == "idle" and not any(l.on for l in rig.loads.values())
