@@ -29,8 +29,23 @@ def _slots() -> threading.BoundedSemaphore:
     return current_app.extensions.setdefault("rig.streams", threading.BoundedSemaphore(MAX_STREAMS))
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: (the last status sent, its text): a status is never changed once made, and every open
+#: screen is sent the same one each second (encoding it was most of an idle second's stream)
+_last_status: tuple = (None, "")
+
+
 def _sse(kind: str, data) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+    return f"event: {kind}\ndata: {_COMPACT.encode(data)}\n\n"
+
+
+def _status_sse(status: dict) -> str:
+    global _last_status
+    made, text = _last_status
+    if made is not status:
+        text = _sse("status", status)
+        _last_status = (status, text)
+    return text
 
 
 @stream.get("/stream")
@@ -50,12 +65,12 @@ def events_stream():
     def generate():
         try:
             yield "retry: 1000\n\n"
-            yield _sse("status", d.status())
+            yield _status_sse(d.status())
             while True:
                 try:
                     event = q.get(timeout=HEARTBEAT_S)
                 except queue.Empty:
-                    yield _sse("status", d.status())
+                    yield _status_sse(d.status())
                     continue
                 step = d.rig.step_no        # the step that made the event, or a later one
                 event = dict(event)
@@ -68,7 +83,7 @@ def events_stream():
                         break
                     extra["message"] = d.message(f"event.{extra['code']}", extra["data"], language)
                     yield _sse("event", extra)
-                yield _sse("status", d.status(after_step=step, wait_s=2.0))
+                yield _status_sse(d.status(after_step=step, wait_s=2.0))
         finally:
             d.events.unsubscribe(q)
 
