@@ -60,3 +60,15 @@ def test_ups_line_active_high_without_pull(factory):
 def test_unavailable_pin_factory_says_what_to_do():
     with pytest.raises(GpioUnavailable, match='pin_factory = "mock"'):
         make_pin_factory("pigpio")      # no pigpio daemon here
+
+
+def test_a_mock_pin_remembers_only_its_last_states():
+    """gpiozero's MockPin keeps every state change: a simulated rig left on must not grow."""
+    factory = make_pin_factory("mock")
+    relay = Relay("blower", 27, pin_factory=factory)
+    for _ in range(500):
+        relay.on()
+        relay.off()
+    states = factory.pin(27).states
+    assert len(states) <= 100 and states[-1].state == factory.pin(27).state
+    factory.reset()
