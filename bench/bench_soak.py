@@ -88,6 +88,8 @@ class Evenings:
         self.rig = rig
         self.log = log or SoakLog()
         self.cuts = 0                 # power losses this evening that the script caused
+        self.losses = None            # the rig's count of losses, all accounted for up to here
+        self.seen = None              # the newest event when they were counted
 
     def status(self) -> dict:
         return self.rig.status()
@@ -105,11 +107,15 @@ class Evenings:
         return reply
 
     def one(self, n: int) -> bool:
-        """Evening ``n``; False if a power loss the script did not cause cut it short."""
-        before = self.status()["power"]["losses"]
-        first_event = self._last_event_id()
+        """Evening ``n``; False if a power loss the script did not cause cut it short.
+
+        A loss while the rig stood idle between two evenings counts with the next one."""
+        first_event = self._last_event_id() if self.seen is None else self.seen
+        before = self.status()["power"]["losses"] if self.losses is None else self.losses
         self.cuts = 0
         try:
+            # as the crew would: no show while the generator that came back proves itself
+            self.until("the generator steady", lambda s: s["power"]["state"] == "ok", timeout=60)
             self.evening(n)
         except AssertionError as exc:
             if not self._unscripted(n, before, first_event, exc):
@@ -151,7 +157,8 @@ class Evenings:
 
     def _unscripted(self, n: int, before: int, first_event: int, exc) -> bool:
         """Did the rig lose the generator more often than the script cut it? Then say so."""
-        losses = self.status()["power"]["losses"] - before
+        self.seen, self.losses = self._last_event_id(), self.status()["power"]["losses"]
+        losses = self.losses - before
         if losses <= self.cuts:
             return False
         code, reply = self.rig.get(f"/api/events?since_id={first_event}&limit=10000&lang=en")
