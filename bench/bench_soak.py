@@ -11,7 +11,8 @@ cool-down, then everything off). Every 10th evening the generator stops
 during the recording (the simulated meter's "failure"), the rig saves and
 switches off, the generator comes back well inside [power] loss_grace_s,
 and the recording carries on. The touch screen's event stream is open all
-along and rigd runs as under its unit (notify socket, watchdog pings).
+along and rigd runs as under its unit (notify socket, watchdog pings, and
+the unit's malloc settings: Environment=MALLOC_* in systemd/rigd.service.in).
 
 This is the simulated rig the tests use (generator and PJLink projector
 inside rigd), so the evening exercises the projector's link too. rigd is a
@@ -48,6 +49,7 @@ import soak_retention
 from appliance.sim.media import make_film
 
 CUT_EVERY = 10
+UNIT = Path(__file__).resolve().parent.parent / "systemd" / "rigd.service.in"
 CONFIG = {
     "show": {"switch_gap_s": 0.1, "inflate_s": 0.2},
     "relays": {"projector": {"warmup_s": 0.2, "cooldown_s": 0.3}},
@@ -57,6 +59,16 @@ CONFIG = {
     # not, the "shutdown" is `true`, and the soak would stop with rigd still running.
     "power": {"loss_grace_s": 120.0, "restore_hold_s": 0.5, "shutdown_command": ["true"]},
 }
+
+
+def unit_malloc_env() -> dict:
+    """The malloc settings rigd's unit gives it: the soak measures the daemon as it ships."""
+    env = {}
+    for line in UNIT.read_text().splitlines():
+        if line.startswith("Environment=MALLOC_"):
+            key, _, value = line.removeprefix("Environment=").partition("=")
+            env[key] = value
+    return env
 
 
 class SoakLog:
@@ -216,7 +228,9 @@ def main() -> None:
     args = p.parse_args()
     n = 6 if args.quick else args.evenings
     warm = min(10, max(1, n // 4))
-    table = Table(f"== soak: {n} evenings (issue 19) ==")
+    malloc_env = unit_malloc_env()
+    table = Table(f"== soak: {n} evenings (issue 19), rigd with "
+                  f"{' '.join(f'{k}={v}' for k, v in malloc_env.items()) or 'glibc malloc defaults'} ==")
     samples = {}
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as t:
@@ -226,7 +240,7 @@ def main() -> None:
         flag_dir = f"/dev/shm/rig-soak-{time.time_ns()}"
         with Notify(tmp / "notify") as notify:
             rig = RigProcess(tmp / "rig", {**CONFIG, "power": {**CONFIG["power"], "flag_dir": flag_dir}},
-                             env=notify.env)
+                             env={**notify.env, **malloc_env})
             (rig.data_dir / "media" / "films").mkdir(parents=True)
             shutil.copy(clip, rig.data_dir / "media" / "films")
             rig.start()

@@ -2,7 +2,7 @@
 
     python bench/diag_soak_memory.py --evenings 60 --at 20,60                  # RSS, malloc, objects
     python bench/diag_soak_memory.py --evenings 60 --at 20,60 --tracemalloc 8  # + allocation sites
-    python bench/diag_soak_memory.py --evenings 60 --arena-max 2               # MALLOC_ARENA_MAX=2
+    python bench/diag_soak_memory.py --evenings 60 --arena-max 0               # glibc's default arenas
     python bench/diag_soak_memory.py --evenings 60 --trim-each                 # malloc_trim(0) at idle
 
 It runs bench_soak.py's evenings against a real rigd process, started through
@@ -261,7 +261,7 @@ def main() -> None:
     if sys.argv[1:2] == ["--rigd-child"]:
         sys.exit(child(sys.argv[2:]))
     sys.path.insert(0, str(HERE.parent))
-    from bench_soak import CONFIG, Evenings, SoakLog
+    from bench_soak import CONFIG, Evenings, SoakLog, unit_malloc_env
     from calm_rig import EventStream, Notify
     from common import BIN, RigProcess, wait_for
     import psutil
@@ -272,16 +272,19 @@ def main() -> None:
     p.add_argument("--at", default="20,60", help="the two evenings to compare (default 20,60)")
     p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
                    help="trace Python's allocations with FRAMES frames (slower; 0: off)")
-    p.add_argument("--arena-max", type=int, help="MALLOC_ARENA_MAX for rigd (glibc's default: 8 x cores)")
+    p.add_argument("--arena-max", type=int, help="MALLOC_ARENA_MAX for rigd (default: as its unit sets "
+                   "it, systemd/rigd.service.in; 0: glibc's default, 8 a core)")
     p.add_argument("--trim-each", action="store_true", help="malloc_trim(0) after each sample")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--keep", metavar="DIR", help="keep the rig's folder and the samples in DIR")
     p.add_argument("--json", metavar="FILE", help="write the per-evening figures to FILE")
     args = p.parse_args()
     at = [int(x) for x in args.at.split(",")]
-    env = {"DIAG_DIR": ""}
-    if args.arena_max:
+    env = {"DIAG_DIR": "", **unit_malloc_env()}
+    if args.arena_max is not None:
         env["MALLOC_ARENA_MAX"] = str(args.arena_max)
+    if env.get("MALLOC_ARENA_MAX") == "0":
+        del env["MALLOC_ARENA_MAX"]
     xopts = ["-X", f"tracemalloc={args.tracemalloc}"] if args.tracemalloc else []
 
     class DiagRig(RigProcess):
@@ -345,8 +348,7 @@ def main() -> None:
                 rig.stop()
                 shutil.rmtree(flag_dir, ignore_errors=True)
         print(f"\n{evenings.log.summary()}")
-        if args.arena_max:
-            print(f"MALLOC_ARENA_MAX={args.arena_max}")
+        print(f"MALLOC_ARENA_MAX={env.get('MALLOC_ARENA_MAX', '(glibc default)')}")
         if all(x in samples for x in at):
             compare(samples[at[0]], samples[at[1]], out_dir, args.top)
         if args.json:
