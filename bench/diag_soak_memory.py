@@ -363,11 +363,9 @@ def main() -> None:
                               f"{s['threads']} threads, {time.monotonic() - began:.0f} s"
                               f"{'' if whole else ' (interrupted)'}",
                               file=sys.stderr, flush=True)
-                        if i in at:
-                            # the sample's own leftovers (a snapshot is large) must not count next time
-                            for old in out_dir.glob("*.json"):
-                                if old.stem.isdigit() and int(old.stem) not in at:
-                                    old.unlink()
+                        if i not in at:          # on disk, only the two evenings compared
+                            for name in (f"{i}.json", f"{i}.malloc_info.xml"):
+                                (out_dir / name).unlink(missing_ok=True)
             finally:
                 rig.stop()
                 shutil.rmtree(flag_dir, ignore_errors=True)
