@@ -171,9 +171,9 @@ def child(argv: list[str]) -> int:
 
 # --- the soak, from outside --------------------------------------------------------------
 
-def _ask(proc, out_dir: Path, tag: str, **request) -> dict:
+def _ask(pid: int, out_dir: Path, tag: str, **request) -> dict:
     (out_dir / "request.json").write_text(json.dumps({"tag": tag, **request}))
-    os.kill(proc.pid, signal.SIGUSR1)
+    os.kill(pid, signal.SIGUSR1)
     path = out_dir / f"{tag}.json"
     deadline = time.monotonic() + 120
     while not path.exists():
@@ -278,6 +278,11 @@ def main() -> None:
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--keep", metavar="DIR", help="keep the rig's folder and the samples in DIR")
     p.add_argument("--json", metavar="FILE", help="write the per-evening figures to FILE")
+    p.add_argument("--wrap", metavar="COMMAND", help="run rigd under COMMAND, e.g. 'heaptrack -o FILE' "
+                   "(native allocations with their call stacks)")
+    p.add_argument("--kill-at-end", action="store_true",
+                   help="under --wrap, end rigd with SIGKILL: what it still holds is what the wrapper "
+                        "reports as not freed (heaptrack_print --print-leaks, --diff another run)")
     args = p.parse_args()
     at = [int(x) for x in args.at.split(",")]
     env = {"DIAG_DIR": "", **unit_malloc_env()}
@@ -287,12 +292,30 @@ def main() -> None:
         del env["MALLOC_ARENA_MAX"]
     xopts = ["-X", f"tracemalloc={args.tracemalloc}"] if args.tracemalloc else []
 
+    import shlex
+    wrap = shlex.split(args.wrap) if args.wrap else []
+
     class DiagRig(RigProcess):
+        @property
+        def rigd(self) -> psutil.Process:
+            """rigd's own process (under --wrap, a child of the wrapper)."""
+            top = psutil.Process(self.proc.pid)
+            return next(p for p in [top, *top.children(recursive=True)]
+                        if "python" in p.name() and "--rigd-child" in p.cmdline())
+
+        def stop(self, timeout: float = 120.0) -> int:
+            if wrap and self.proc.poll() is None:
+                # rigd ends (cleanly, or as it stands); the wrapper then writes its file
+                self.rigd.kill() if args.kill_at_end else self.rigd.terminate()
+                self.proc.wait(timeout)
+            return super().stop(timeout)
+
         def start(self, wait: bool = True):
             import subprocess
             self._log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
-                [str(BIN / "python"), *xopts, str(HERE), "--rigd-child", "--config", str(self.config_path)],
+                [*wrap, str(BIN / "python"), *xopts, str(HERE), "--rigd-child", "--config",
+                 str(self.config_path)],
                 stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.directory,
                 start_new_session=True)
             if wait:
@@ -322,9 +345,10 @@ def main() -> None:
                     for i in range(1, args.evenings + 1):
                         whole = evenings.one(i)
                         # idle, as the soak samples it: no capture left behind
-                        wait_for(lambda: not psutil.Process(rig.proc.pid).children(recursive=True),
+                        pid = rig.rigd.pid
+                        wait_for(lambda: not psutil.Process(pid).children(recursive=True),
                                  10, 0.05, "captures gone")
-                        s = _ask(rig.proc, out_dir, str(i), snapshot=i in at, trim=args.trim_each)
+                        s = _ask(pid, out_dir, str(i), snapshot=i in at, trim=args.trim_each)
                         samples[i] = s
                         row = {"evening": i, "rss_mb": _mb(s["rss_kb"]),
                                "malloc_used_mb": (s["mallinfo"]["uordblks"] + s["mallinfo"]["hblkhd"]) / 2**20,
@@ -339,11 +363,9 @@ def main() -> None:
                               f"{s['threads']} threads, {time.monotonic() - began:.0f} s"
                               f"{'' if whole else ' (interrupted)'}",
                               file=sys.stderr, flush=True)
-                        if i in at:
-                            # the sample's own leftovers (a snapshot is large) must not count next time
-                            for old in out_dir.glob("*.json"):
-                                if old.stem.isdigit() and int(old.stem) not in at:
-                                    old.unlink()
+                        if i not in at:          # on disk, only the two evenings compared
+                            for name in (f"{i}.json", f"{i}.malloc_info.xml"):
+                                (out_dir / name).unlink(missing_ok=True)
             finally:
                 rig.stop()
                 shutil.rmtree(flag_dir, ignore_errors=True)
