@@ -30,7 +30,10 @@ def test_show_start_and_stop_through_rigctl(rig_process):
 
 
 def test_refusals_are_409_with_a_message_and_rigctl_exit_1(rig_process):
-    rig = rig_process(QUICK_SHOW)
+    # The meter silent, and not yet taken for the generator stopping: a loss declared
+    # meanwhile switches everything off, the forced projector too (on a busy machine the
+    # rigctl calls below took longer than the test rigs' 1.5 s loss_detect_s).
+    rig = rig_process({**QUICK_SHOW, "power": {"loss_detect_s": 60.0}})
     wait_for(lambda: rig.status()["generator"]["online"], what="online")
     code, body = rig.post("/api/show/stop")
     assert code == 409 and body["error"] == "no_show" and body["message"]
