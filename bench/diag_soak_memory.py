@@ -306,8 +306,11 @@ def main() -> None:
         def stop(self, timeout: float = 120.0) -> int:
             if wrap and self.proc.poll() is None:
                 # rigd ends (cleanly, or as it stands); the wrapper then writes its file
-                self.rigd.kill() if args.kill_at_end else self.rigd.terminate()
-                self.proc.wait(timeout)
+                try:
+                    self.rigd.kill() if args.kill_at_end else self.rigd.terminate()
+                    self.proc.wait(timeout)
+                except (psutil.Error, StopIteration):     # rigd gone already
+                    pass
             return super().stop(timeout)
 
         def start(self, wait: bool = True):
