@@ -9,7 +9,7 @@
     >>> session = Session.create(root, place={"village": "Didiéni"}, wall=clock.time())
     >>> with session.edit() as data:    # change it and write it, under its file's lock
     ...     data["marks"].append(mark)
-    >>> finalize(session.path)          # join without re-encoding, verify, then mark final
+    >>> finalize(session.path)          # appliance.finalizing: join, verify, then mark final
     >>> sessions(root)                  # every recording, one with a broken session.json rebuilt
 
 Only :class:`SessionFile` writes session.json: one per folder in the
@@ -18,10 +18,7 @@ A session.json a power cut left unreadable is rebuilt, from the newest
 whole temporary file if one is left, else from the segments themselves
 (``"rebuilt": true``): a recording never drops out of the list.
 
-Finalizing joins the segments with ffmpeg's concat demuxer (no
-re-encoding), checks the result's length against the segments', and only
-then marks the session final and removes the segments. A segment that
-cannot be read (the one being written when the power went) is left out.
+Finalizing (:mod:`appliance.finalizing`) joins the segments into debate.mkv.
 """
 
 from __future__ import annotations
@@ -39,7 +36,7 @@ import weakref
 from datetime import datetime
 from pathlib import Path
 
-from .files import fsync_dir, fsync_file, leftover_temps, write_json_atomic
+from .files import leftover_temps, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -327,71 +324,6 @@ def probe_streams(path: Path) -> set[str]:
     result = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of",
                              "csv=p=0", str(path)], capture_output=True, text=True, timeout=60)
     return {line.strip() for line in result.stdout.splitlines() if line.strip()}
-
-
-def finalize(path: Path, wall: float | None = None, recovered: bool = False) -> Session:
-    """Join a session's segments into debate.mkv, verify it, mark the session final."""
-    session = Session.load(path)
-    if session.data["final"]:
-        return session
-    closed = session.closed_segments()
-    segments = []
-    for seg in session.segment_files():
-        duration = closed.get(seg.name)
-        if duration is None:
-            # Not listed as closed: it was being written when the recording was cut.
-            duration = probe_duration(seg)
-        if duration and seg.stat().st_size > 0:
-            segments.append((seg, duration))
-    session.data["segments"] = [segment_entry(s, d) for s, d in segments]
-    if wall is not None and not session.data.get("ended_at"):
-        session.data["ended_at"] = wall
-    session.data["recovered"] = session.data.get("recovered") or recovered
-    if not segments:
-        session.data.update(final=True, file=None, duration_s=0.0)
-        session.save()
-        return session
-    listing = session.path / ".concat.txt"
-    temp = session.path / f".{FINAL_NAME}.partial"
-    # A part cut within its first instants may hold pictures and no sound yet
-    # (an audio stream with no parameters), which the join cannot take: leave
-    # such crumbs out, and as a last resort keep the pictures alone.
-    whole = [(s, d) for s, d in segments if d >= 0.5]
-    tries = [(segments, ["-map", "0"]), (whole, ["-map", "0"]), (segments, ["-map", "0:v"])]
-    for chosen, streams in tries:
-        if not chosen:
-            continue
-        listing.write_text("".join(f"file '{_quote(s.resolve())}'\n" for s, _ in chosen))
-        expected = sum(d for _, d in chosen)
-        result = subprocess.run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i",
-             str(listing), *streams, "-c", "copy", "-f", "matroska", str(temp)],
-            capture_output=True, text=True, timeout=3600)
-        got = probe_duration(temp) if result.returncode == 0 else None
-        if got is not None and abs(got - expected) <= 1.0:
-            break
-        temp.unlink(missing_ok=True)
-    listing.unlink(missing_ok=True)
-    if got is None or abs(got - expected) > 1.0:
-        detail = result.stderr.strip().splitlines()[-1:] if result.returncode else []
-        raise RecordingError(f"{session.id}: the joined file is {got} s, the segments {expected:.1f} s; "
-                             f"segments kept {detail}")
-    fsync_file(temp)
-    os.replace(temp, session.path / FINAL_NAME)
-    fsync_dir(session.path)
-    session.data.update(final=True, file=FINAL_NAME, duration_s=round(got, 3))
-    session.save()
-    # Verified and on the card: the segments have served their purpose.
-    for seg in session.segment_files():
-        seg.unlink(missing_ok=True)
-    for listing in session.path.glob("part*.csv"):
-        listing.unlink(missing_ok=True)
-    session.file.remove_leftovers()
-    return session
-
-
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "'\\''")
 
 
 def sessions(root: Path) -> list[Session]:

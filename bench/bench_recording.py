@@ -15,7 +15,8 @@ from pathlib import Path
 
 from common import RigProcess, figure, wait_for
 
-from appliance.recording import Session, finalize, probe_duration
+from appliance.finalizing import finalize
+from appliance.recording import Session, probe_duration
 
 CAMERA = {"camera": {"backend": "testsrc", "width": 1280, "height": 720, "fps": 25,
                      "bitrate_kbps": 2500}}

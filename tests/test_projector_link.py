@@ -25,7 +25,8 @@ from appliance.devices.projector import (
     split_address,
 )
 from appliance.sim.escvp21 import SimulatedEscVp21
-from appliance.sim.projector import SCENARIOS, SimulatedProjector
+from appliance.sim.projector import SimulatedProjector
+from appliance.sim.projector_model import SCENARIOS
 
 from .helpers import free_port, wait_for
 

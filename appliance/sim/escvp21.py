@@ -27,7 +27,7 @@ from pathlib import Path
 import serial
 
 from .link import SerialLink
-from .projector import ProjectorModel
+from .projector_model import ProjectorModel
 
 log = logging.getLogger(__name__)
 

@@ -105,7 +105,7 @@ def sim_info():
     if d.sim is None:
         abort(404, "this rig is not simulated")
     from ..sim import SCENARIOS
-    from ..sim.projector import SCENARIOS as PROJECTOR_SCENARIOS
+    from ..sim.projector_model import SCENARIOS as PROJECTOR_SCENARIOS
     projector = d.sim_projector
     return jsonify(scenario=d.sim.scenario, scenarios=SCENARIOS,
                    projector={"scenario": projector.scenario if projector else None,
