@@ -264,10 +264,9 @@ class ClockWatch:
         status = {"trusted": trusted, "source": source, "why": why, "epoch": judged[3],
                   "timezone": judged[4],
                   "floor": datetime.fromtimestamp(judged[5], timezone.utc).isoformat()}
-        if status != self._status:
-            self._status = status
-            if self.on_change:
-                self.on_change(self.status())
+        self._status = status
+        if self.on_change:
+            self.on_change(self.status())
 
     def _emit(self, code: str, level: str, **data) -> None:
         if self.events is not None:

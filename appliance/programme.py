@@ -219,23 +219,23 @@ class ProgrammeRunner:
         if not 0 <= age <= max_age_s:
             return False
         index, position = saved["index"], saved.get("position_s") or 0.0
+        audio, sub = saved.get("audio_lang"), saved.get("sub_lang") or "none"
         # A withdrawal made since (or while the daemon was down) holds here too: the saved
-        # item is passed over, and the next that may be shown starts from its beginning.
+        # item is passed over, and the next that may be shown starts from its beginning, in
+        # its own languages.
         playable = self._playable_after(index - 1, saved["items"])
         if playable is None:
             self.store.put(KEY_RESUME, None, self.clock.time())
             return False
         if playable != index:
-            index, position = playable, 0.0
+            index, position, audio, sub = playable, 0.0, None, None
         try:
-            self.play(saved["items"], index, position,
-                      audio=saved.get("audio_lang"), sub=saved.get("sub_lang") or "none")
+            self.play(saved["items"], index, position, audio=audio, sub=sub)
         except Exception as exc:       # a film gone from the library, say
             log.warning("could not resume playback: %s", exc)
             return False
-        self.events.emit("programme.resumed", "warning", "player", index=saved["index"] + 1,
-                         position_s=round(saved.get("position_s") or 0.0, 1),
-                         audio=saved.get("audio_lang"))
+        self.events.emit("programme.resumed", "warning", "player", index=index + 1,
+                         position_s=round(position, 1), audio=audio)
         return True
 
     # --- the player tells ---------------------------------------------------------

@@ -136,7 +136,7 @@ class ShowSequencer:
         return show
 
     def _record_start(self, show, msg, world, fx):
-        if show.state in ("power_lost", "shutting_down", "closing"):
+        if show.state == "power_lost" or show.state in ENDING:
             raise Refused("not_now", state=show.state)
         if world.recording in ("active", "busy"):
             raise Refused("recording_running" if world.recording == "active" else "recording_busy")

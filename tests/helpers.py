@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from appliance.sim.model import ANSWERING
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -200,9 +202,6 @@ class RigProcess:
             self.wait_ready()
         return self
 
-    #: the simulated generator's scenarios in which its meter gives readings
-    ANSWERING = ("steady", "overload", "droop")
-
     def wait_ready(self, timeout: float = 15.0) -> None:
         """rigd answers, and has read its simulated generator if that one answers.
 
@@ -218,7 +217,7 @@ class RigProcess:
                 return False
         wait_for(answers, timeout, 0.05, "rigd to answer")
         sim = self.config.get("sim", {})
-        if sim.get("enabled") and sim.get("scenario", "steady") in self.ANSWERING:
+        if sim.get("enabled") and sim.get("scenario", "steady") in ANSWERING:
             wait_for(lambda: self.status()["generator"]["online"], timeout, 0.02,
                      "rigd to read its simulated generator")
 

@@ -211,6 +211,8 @@ def test_a_programme_taken_up_after_a_crash_passes_over_an_extract_withdrawn_sin
         assert again.finished.wait(15), "the programme did not end"
         played = [e["data"]["title"] for e in again.store.events(limit=100) if e["code"] == "programme.item"]
         assert played[-1:] == ["Fin"] and played.count("extract") == 1, played   # the first run's only
+        resumed = [e["data"] for e in again.store.events(limit=100) if e["code"] == "programme.resumed"]
+        assert resumed[-1]["index"] == 2 and resumed[-1]["position_s"] == 0.0, "what plays is told"
     finally:
         again.close()
 

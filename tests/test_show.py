@@ -12,6 +12,7 @@ from gpiozero.pins.mock import MockFactory
 from appliance.clock import ManualClock
 from appliance.config import Config, RelayConfig
 from appliance.devices.meter import Meter
+from appliance.sim.model import ANSWERING
 from appliance.devices.profiles import PROFILES
 from appliance.events import EventBus
 from appliance.loads import build_loads
@@ -60,16 +61,13 @@ class Evening:
         return [SimLoad(l.name, l.cfg.power_w, l.cfg.inrush_w, l.on_since)
                 for l in self.loads.values() if l.is_on]
 
-    #: the simulated generator's scenarios in which its meter answers
-    ANSWERING = ("steady", "overload", "droop")
-
     def poll(self):
         reading = self.meter.poll()
         # The reply timeout is real time, the rig's time is not: a reply a busy machine made
         # late (over 0.1 s) is asked again at the same instant of the rig, not read as the
         # generator stopping. Silence the scenario asks for is passed on as it is.
         for _ in range(20):
-            if reading is not None or self.gen.scenario not in self.ANSWERING:
+            if reading is not None or self.gen.scenario not in ANSWERING:
                 break
             reading = self.meter.poll()
         self.rig.on_poll(reading)

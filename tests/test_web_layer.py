@@ -14,7 +14,7 @@ import pytest
 import waitress
 
 from appliance.web.cookie import Session, SessionCookie
-from appliance.web.routes import App, Blueprint, send_from_directory
+from appliance.web.routes import App, Blueprint
 from appliance.web.wsgi import HTTPError, Request, Response, _Languages, jsonify, request, session
 
 
@@ -32,7 +32,8 @@ def served(tmp_path):
 
     @bp.get("/one/<name>")
     def one(name):
-        return jsonify(name=name, lang=request.accept_languages.best_match(["en", "fr"]))
+        return jsonify(name=name, lang=request.accept_languages.best_match(["en", "fr"]),
+                       x=request.args.get("x"))
 
     @bp.get("/chain/<path:rest>")
     def chain(rest):
@@ -69,7 +70,7 @@ def served(tmp_path):
         return reply
 
     app = App(max_body=1024)
-    app.secret_key = os.urandom(32)
+    app.sessions = SessionCookie(os.urandom(32), max_age_s=30 * 86400)
     app.register_blueprint(bp, url_prefix="/api")
 
     @app.errorhandler(HTTPError)
@@ -99,6 +100,8 @@ def served(tmp_path):
 def test_a_segment_is_one_part_of_the_path_and_path_takes_the_rest(served):
     ask, _, _ = served
     assert json.loads(ask("GET", "/api/one/Didi%C3%A9ni").data)["name"] == "Didiéni"
+    crowded = ask("GET", "/api/one/x?" + "&".join(f"k{n}=1" for n in range(101)))
+    assert crowded.status == 400 and "100" in json.loads(crowded.data)["message"]
     assert ask("GET", "/api/one/a/b").status == 404
     assert json.loads(ask("GET", "/api/chain/a/b/c").data)["rest"] == "a/b/c"
     reply = ask("GET", "/api/nothing")
@@ -167,9 +170,25 @@ def test_an_expired_cookie_is_nothing():
     s = Session(who="crew")
     s.permanent = True
     value = jar.header(s).split(";")[0]
-    assert jar.fields(value) == {"who": "crew"}
+    assert jar.read(value) == {"who": "crew"}
     now[0] += 61
-    assert jar.fields(value) == {}
+    assert jar.read(value) == {}
+
+
+def test_a_permanent_session_in_use_gets_a_new_expiry_once_a_day():
+    """As with Flask: 30 days means 30 days without using it, not 30 days after the PIN."""
+    now = [1_000_000.0]
+    jar = SessionCookie(b"k" * 32, max_age_s=30 * 86400, clock=lambda: now[0])
+    s = Session(who="crew")
+    s.permanent = True
+    value = jar.header(s).split(";")[0]
+    assert not jar.read(value).must_send(), "a fresh cookie is not sent again"
+    now[0] += 86400 + 1
+    again = jar.read(value)
+    assert again.permanent and again.must_send()
+    renewed = jar.header(again).split(";")[0]
+    now[0] += 29 * 86400 + 1                      # the first one's 30 days are over
+    assert jar.read(value) == {} and jar.read(renewed) == {"who": "crew"}
 
 
 def test_a_live_reply_is_closed_when_its_client_goes(served):

@@ -282,15 +282,23 @@ class Player:
 _PROBE = "import json, sys, mpv\nmpv.MPV(**json.loads(sys.argv[1])).terminate()\n"
 
 
+#: the option sets whose picture output has opened once: not tried again (a core made anew
+#: after one died is made from a snapshot on the rig thread, which must not wait for a child)
+_OPENED: set[str] = set()
+
+
 def _picture_fails(options: dict) -> str | None:
     """None if the picture output opens (in a child process); else why not."""
-    probe = {**options, "force_window": "immediate"}        # open the output now, not at a film
+    probe = json.dumps({**options, "force_window": "immediate"})   # open it now, not at a film
+    if probe in _OPENED:
+        return None
     try:
-        done = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(probe)],
+        done = subprocess.run([sys.executable, "-c", _PROBE, probe],
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         return "the picture output did not open within 60 s"
     if done.returncode == 0:
+        _OPENED.add(probe)
         return None
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     return lines[-1] if lines else f"the picture output failed (exit {done.returncode})"

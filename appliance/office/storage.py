@@ -52,7 +52,6 @@ log = logging.getLogger("office.storage")
 REJECTED_KEEP = 1000
 #: links from one screening to the extracts it showed, at most
 LINKS_PER_SCREENING = 50
-#: the longest text kept from a rig's free-text field (a place, a code…)
 AUDIENCE = ("women", "men", "youth")
 
 SCHEMA = """
@@ -320,5 +319,3 @@ class OfficeStore:
             return [r["id"] for r in self._query("SELECT id FROM messages ORDER BY rig, seq")]
         return [r["id"] for r in self._query("SELECT id FROM messages WHERE rig = ? ORDER BY seq", (rig,))]
 
-
-# --- reading a rig's body, tolerantly -----------------------------------------------

@@ -26,6 +26,8 @@ SCENARIOS = {
     "garbage": "noise on the line instead of replies",
     "badcrc": "replies with a corrupt checksum",
 }
+#: the scenarios in which the meter gives readings
+ANSWERING = ("steady", "overload", "droop")
 
 INRUSH_S = 2.0     # how long a motor start draws its inrush
 

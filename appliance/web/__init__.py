@@ -26,6 +26,7 @@ from .screenings import screenings
 from .stream import stream
 from .show import show
 from .ui import ui
+from .cookie import SessionCookie
 from .routes import App
 from .wsgi import HTTPError, jsonify, request
 
@@ -59,7 +60,7 @@ def create_app(daemon) -> App:
     app.register_blueprint(auth)
     setup_auth(app)
     app.secret_key = secret_key(daemon.config.data_dir)
-    app.session_max_age_s = 30 * 86400
+    app.sessions = SessionCookie(app.secret_key, max_age_s=30 * 86400)
     app.before_request(check_request)
     app.register_blueprint(ui)
 

@@ -66,6 +66,7 @@ from .wsgi import abort, current_app, jsonify, request, session
 from ..secrets import create_private
 
 from .common import refusal
+from .cookie import sign
 from .throttle import Throttle
 
 auth = Blueprint("auth")
@@ -228,11 +229,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 def _pin_mark(pin: str) -> str:
     """What a session keeps of the PIN: changing the PIN changes it."""
-    import hashlib     # here, as hmac: OpenSSL (3.5 MB) is loaded only on a rig with a PIN
-    import hmac
-    key = current_app.secret_key
-    key = key if isinstance(key, bytes) else str(key).encode()
-    return hmac.new(key, b"rig-pin\0" + pin.encode(), hashlib.sha256).hexdigest()
+    return sign(current_app.secret_key, b"rig-pin", pin)
 
 
 class _Ended:

@@ -5,10 +5,11 @@
     >>> s["sid"] = "x"                  # s.modified: the reply sets the cookie again
     >>> jar.header(s)                   # 'session=…; Max-Age=2592000; Path=/; HttpOnly; SameSite=Strict'
 
-The value is ``fields.expiry.signature`` (base64url JSON, epoch seconds, HMAC-SHA256):
-a copied cookie dies at its expiry whatever the browser does. ``hmac`` is imported
-at the first cookie to read or write: it loads OpenSSL (3.5 MB), which a rig with
-no PIN never needs.
+The value is ``payload.expiry.signature`` (base64url JSON, epoch seconds, HMAC-SHA256):
+a copied cookie dies at its expiry whatever the browser does. A permanent session in use
+is sent again once a day with a new expiry, so 30 days means 30 days without using it.
+``hmac`` is imported at the first cookie to read or write: it loads OpenSSL (3.5 MB),
+which a rig with no PIN never needs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ import time
 COOKIE = "session"
 #: longest cookie header read (a browser's cookies for the rig: ours is ~150 bytes)
 MAX_COOKIE_HEADER = 8192
+#: a permanent session in use gets a new expiry once it is this old
+REFRESH_S = 86400
+
+
+def sign(key: bytes, label: bytes, text: str) -> str:
+    """HMAC-SHA256 of ``text`` under ``key``, for the use ``label`` names (hex)."""
+    import hashlib
+    import hmac
+    return hmac.new(key, label + b"\0" + text.encode(), hashlib.sha256).hexdigest()
 
 
 class Session(dict):
@@ -29,6 +39,7 @@ class Session(dict):
         super().__init__(*args, **kwargs)
         self.modified = False
         self.permanent = False
+        self.stale = False          # a permanent one due for a new expiry
 
     def __setitem__(self, key, value):
         self.modified = True
@@ -42,38 +53,8 @@ class Session(dict):
         self.modified = self.modified or bool(self)
         super().clear()
 
-
-class LazySession(Session):
-    """A session read from the cookie only when a handler first looks at it."""
-
-    def __init__(self, jar: "SessionCookie", header: str):
-        super().__init__()
-        self._jar, self._header, self._loaded = jar, header, False
-
-    def _load(self):
-        if not self._loaded:
-            self._loaded = True
-            dict.update(self, self._jar.fields(self._header))
-
-    def get(self, key, default=None):
-        self._load()
-        return super().get(key, default)
-
-    def __getitem__(self, key):
-        self._load()
-        return super().__getitem__(key)
-
-    def __contains__(self, key):
-        self._load()
-        return super().__contains__(key)
-
-    def clear(self):
-        self._load()
-        super().clear()
-
-    def __setitem__(self, key, value):
-        self._load()
-        super().__setitem__(key, value)
+    def must_send(self) -> bool:
+        return self.modified or (self.permanent and self.stale and bool(self))
 
 
 def _b64(raw: bytes) -> str:
@@ -88,41 +69,41 @@ class SessionCookie:
     def __init__(self, secret: bytes, max_age_s: int, clock=time.time):
         self.secret, self.max_age_s, self.clock = secret, max_age_s, clock
 
-    def session(self, cookie_header: str) -> LazySession:
-        return LazySession(self, cookie_header or "")
-
     def _sign(self, text: str) -> str:
-        import hashlib
-        import hmac
-        return _b64(hmac.new(self.secret, b"rig-session\0" + text.encode(), hashlib.sha256).digest())
+        return sign(self.secret, b"rig-session", text)
 
-    def fields(self, cookie_header: str) -> dict:
-        """The signed fields of the session cookie in ``cookie_header``; {} if none is valid."""
+    def read(self, cookie_header: str) -> Session:
+        """The session in ``cookie_header``: empty if there is none, or none valid."""
         value = None
         for part in cookie_header[:MAX_COOKIE_HEADER].split(";"):
             name, _, v = part.strip().partition("=")
             if name == COOKIE:
                 value = v.strip().strip('"')
         if not value or value.count(".") != 2:
-            return {}
-        import hmac
+            return Session()                  # no cookie: nothing signed to check
         payload, expiry, signature = value.split(".")
-        if not hmac.compare_digest(signature.encode(), self._sign(f"{payload}.{expiry}").encode()):
-            return {}
+        from hmac import compare_digest
+        if not compare_digest(signature.encode(), self._sign(f"{payload}.{expiry}").encode()):
+            return Session()
         try:
-            if int(expiry) < self.clock():
-                return {}
+            left = int(expiry) - self.clock()
             data = json.loads(_unb64(payload))
         except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
+            return Session()
+        if left < 0 or not isinstance(data, dict) or not isinstance(data.get("f"), dict):
+            return Session()
+        session = Session(data["f"])
+        session.permanent = bool(data.get("p"))
+        session.stale = left < self.max_age_s - REFRESH_S
+        return session
 
     def header(self, session: Session) -> str:
         """The Set-Cookie value that keeps ``session`` (or clears it, once empty)."""
         tail = "Path=/; HttpOnly; SameSite=Strict"
         if not session:
             return f"{COOKIE}=; Max-Age=0; {tail}"
-        payload = _b64(json.dumps(dict(session), separators=(",", ":")).encode())
+        payload = _b64(json.dumps({"f": dict(session), "p": session.permanent},
+                                  separators=(",", ":")).encode())
         expiry = str(int(self.clock() + self.max_age_s))
         value = f"{payload}.{expiry}.{self._sign(f'{payload}.{expiry}')}"
         age = f"Max-Age={self.max_age_s}; " if session.permanent else ""

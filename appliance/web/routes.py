@@ -75,11 +75,11 @@ class App:
         self.logger = logger
         self.extensions: dict = {}
         self.secret_key: bytes | None = None
-        self.session_max_age_s = 30 * 86400
+        #: the session cookie (None: no sessions)
+        self.sessions: SessionCookie | None = None
         self._rules: list[tuple[re.Pattern, tuple[str, ...], object]] = []
         self._before: list = []
         self._handlers: dict[type, object] = {}
-        self._jar: SessionCookie | None = None
 
     def register_blueprint(self, bp: Blueprint, url_prefix: str = "") -> None:
         for rule, methods, fn in bp.rules:
@@ -101,15 +101,13 @@ class App:
 
     def __call__(self, environ, start_response):
         req = Request(environ, self.max_body)
-        if self._jar is None and self.secret_key is not None:
-            self._jar = SessionCookie(self.secret_key, self.session_max_age_s)
-        if self._jar is not None:
-            req.session = self._jar.session(environ.get("HTTP_COOKIE", ""))
         token = serving(self, req)
         try:
+            if self.sessions is not None:
+                req.session = self.sessions.read(environ.get("HTTP_COOKIE", ""))
             response = self._answer(req)
-            if req.session is not None and req.session.modified:
-                response.headers["Set-Cookie"] = self._jar.header(req.session)
+            if req.session is not None and req.session.must_send():
+                response.headers["Set-Cookie"] = self.sessions.header(req.session)
                 response.headers["Vary"] = "Cookie"
         finally:
             served(token)

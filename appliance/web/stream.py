@@ -8,12 +8,11 @@ fraction of a second) and every second for the generator's figures; and
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 
 from .routes import Blueprint
-from .wsgi import Response, abort, current_app, jsonify
+from .wsgi import COMPACT, Response, abort, current_app, jsonify
 
 from .common import daemon, lang
 
@@ -29,14 +28,13 @@ def _slots() -> threading.BoundedSemaphore:
     return current_app.extensions.setdefault("rig.streams", threading.BoundedSemaphore(MAX_STREAMS))
 
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: (the last status sent, its text): a status is never changed once made, and every open
 #: screen is sent the same one each second (encoding it was most of an idle second's stream)
 _last_status: tuple = (None, "")
 
 
 def _sse(kind: str, data) -> str:
-    return f"event: {kind}\ndata: {_COMPACT.encode(data)}\n\n"
+    return f"event: {kind}\ndata: {COMPACT.encode(data)}\n\n"
 
 
 def _status_sse(status: dict) -> str:

@@ -30,8 +30,13 @@ MIMETYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
              ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png",
              ".ico": "image/x-icon", ".woff2": "font/woff2", ".ttf": "font/ttf",
              ".txt": "text/plain", ".csv": "text/csv"}
+#: most fields read from a query string
+MAX_FIELDS = 100
 #: most Accept-Language entries read (a header is a stranger's)
 MAX_LANGUAGES = 32
+
+#: one encoder for every reply (json.dumps with options makes a new one at each call)
+COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 _current: contextvars.ContextVar = contextvars.ContextVar("rig_request")
 
@@ -72,7 +77,7 @@ class Response:
         self.status_code = status
         self.headers: dict[str, str] = dict(headers or {})
         mimetype = mimetype or "text/html"
-        if mimetype.startswith("text/") or mimetype == "application/javascript":
+        if mimetype.startswith("text/"):
             mimetype += "; charset=utf-8"
         self.headers.setdefault("Content-Type", mimetype)
         self.body = body.encode() if isinstance(body, str) else body
@@ -122,8 +127,7 @@ class _Pieces:
 def jsonify(*args, **fields) -> Response:
     """A JSON reply: ``jsonify(value)`` or ``jsonify(key=value, …)``; keys in their order."""
     value = args[0] if len(args) == 1 else (list(args) if args else fields)
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return Response(text + "\n", mimetype="application/json")
+    return Response(COMPACT.encode(value) + "\n", mimetype="application/json")
 
 
 class _Args(dict):
@@ -131,7 +135,11 @@ class _Args(dict):
 
     def __init__(self, query: str):
         super().__init__()
-        for key, value in parse_qsl(query, keep_blank_values=True, max_num_fields=100):
+        try:
+            fields = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except ValueError:
+            abort(400, f"the query string has more than {MAX_FIELDS} fields")
+        for key, value in fields:
             self.setdefault(key, value)
 
 
@@ -189,13 +197,20 @@ class Request:
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
         raw = environ.get("PATH_INFO") or "/"
         self.path = raw.encode("latin-1", "replace").decode("utf-8", "replace")
-        self.args = _Args(environ.get("QUERY_STRING", ""))
         self.headers = _Headers(environ)
         self.remote_addr = environ.get("REMOTE_ADDR")
         self.scheme = environ.get("wsgi.url_scheme", "http")
         self.max_body = max_body
         self.session = None             # the app's session reader sets it
         self._data: bytes | None = None
+        self._args: _Args | None = None
+
+    @property
+    def args(self) -> _Args:
+        """The query string's fields (400 if there are too many), read once."""
+        if self._args is None:
+            self._args = _Args(self.environ.get("QUERY_STRING", ""))
+        return self._args
 
     @property
     def host(self) -> str:
