@@ -24,6 +24,17 @@ def loaded(rig) -> set[str]:
     return {name for name, needle in HEAVY.items() if needle in maps}
 
 
+def thread_names(rig) -> list[str]:
+    tasks = Path(f"/proc/{rig.proc.pid}/task")
+    names = []
+    for task in tasks.iterdir():
+        try:
+            names.append((task / "comm").read_text().strip())
+        except OSError:              # a thread that ended meanwhile
+            pass
+    return names
+
+
 def codes(rig) -> list[str]:
     return [e["code"] for e in rig.get("/api/events?limit=500")[1]["events"]]
 
@@ -88,3 +99,6 @@ def test_the_first_show_start_loads_the_player_and_it_plays(rig_process, media):
     rig.rigctl("library")
     assert rig.post("/api/player/play", {"path": "films/film.mkv"})[0] == 200
     wait_for(lambda: (rig.status()["player"]["position_s"] or 0) > 0.5, what="the film playing")
+    # mpv's own Lua scripts (stats, console, profiles) are not run: a thread and a Lua heap
+    # each, growing with every film, for keys nobody can press on a projector
+    assert not [n for n in thread_names(rig) if "lua" in n], thread_names(rig)

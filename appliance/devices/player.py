@@ -83,6 +83,11 @@ class Player:
             terminal=False, hwdec=c.hwdec, volume=self._volume, volume_max=max(100, c.volume_max),
             keep_open=False, background="#000000", cursor_autohide="always",
             sub_auto="fuzzy", audio_display=False,
+            # mpv's built-in Lua scripts (the stats overlay, the console, the profiles' watch)
+            # each run a thread and a Lua heap that grows with every file played: with no
+            # keyboard on the projector they can never be used.
+            load_scripts=False, load_stats_overlay=False, load_osd_console=False,
+            load_auto_profiles=False,
         )
         if c.audio_device != "auto":
             options["audio_device"] = c.audio_device
