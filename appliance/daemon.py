@@ -149,6 +149,7 @@ class Daemon(Liveness):
         self._last_status_line = ""
         self._status_made: tuple | None = None   # (the snapshot, the sim's scenario, the status)
         self._web_asked_at, self._web_answered = float("-inf"), False
+        self._web_full = False            # the API's door at its connection limit, last asked
         self._listened_at = 0.0
 
     def _sim_loads(self):

@@ -8,8 +8,11 @@ meter poller, web server and notifier, and asks its own API over HTTP.
 from __future__ import annotations
 
 import json
+import logging
 
 from .effects import Msg
+
+log = logging.getLogger("rigd")
 
 #: how often the watchdog's check asks the API itself (see healthy)
 WEB_PROBE_EVERY_S = 5.0
@@ -85,9 +88,21 @@ class Liveness:
         if web_ok and self.notifier.watchdog_interval_s:
             now = self.clock.monotonic()
             if now - self._web_asked_at >= WEB_PROBE_EVERY_S or not self._web_answered:
-                self._web_asked_at, self._web_answered = now, self._api_answers()
+                self._web_asked_at, self._web_answered = now, self._full() or self._api_answers()
             web_ok = self._web_answered
         return loop_ok and rig_ok and web_ok
+
+    def _full(self) -> bool:
+        """The API's door holds as many connections as it takes (waitress's connection_limit)
+        and lets no more in: a flood from the Wi-Fi, not a stuck server. It still serves those
+        it holds and the crew's screen has its own door; a restart would cut the evening, not
+        the flood."""
+        full = getattr(self._server, "in_connection_overflow", False)
+        if full != self._web_full:
+            self._web_full = full
+            if full:
+                log.warning("the API's door is full (a flood of connections?): not a reason to restart")
+        return full
 
     def _api_answers(self, timeout_s: float = 2.0) -> bool:
         try:

@@ -138,6 +138,53 @@ def test_systemd_notify_ready_status_watchdog_stopping(rig_process, tmp_path):
     sock.close()
 
 
+def test_a_flood_of_connections_does_not_get_the_rig_restarted_by_its_watchdog(rig_process, tmp_path):
+    """A stranger on the Wi-Fi holds the API's every connection (waitress's limit, 400): the
+    API door refuses more, but rigd is alive and says so to systemd, and the crew's own door
+    still answers. Restarting would cut the film, not the flood."""
+    sock_path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(10)
+    kiosk_port = free_port()
+    rig = rig_process({"web": {"kiosk_listen": f"127.0.0.1:{kiosk_port}"}},
+                      env={"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "2000000"}, start=False)
+    rig.start(wait=False)
+    while "READY=1" not in sock.recv(4096).decode():
+        pass
+    flood = []
+    try:
+        for _ in range(420):
+            flood.append(socket.create_connection(("127.0.0.1", rig.port), timeout=5))
+
+        def refused():
+            try:
+                with socket.create_connection(("127.0.0.1", rig.port), timeout=1) as s:
+                    s.sendall(b"GET /api/login HTTP/1.0\r\n\r\n")
+                    return s.recv(100) == b""
+            except OSError:
+                return True
+        wait_for(refused, 10, what="the API door full")
+        # Longer than the self-check's period (5 s) and the watchdog's time (2 s): pings on.
+        pings, until = [], time.monotonic() + 8
+        while time.monotonic() < until:
+            try:
+                if "WATCHDOG=1" in sock.recv(4096).decode():
+                    pings.append(time.monotonic())
+            except socket.timeout:
+                break
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        assert pings and until - pings[-1] < 1.8 and max(gaps) < 1.8, gaps
+        code, status = http("GET", f"http://127.0.0.1:{kiosk_port}/api/status")
+        assert code == 200 and status["state"] == "idle"
+    finally:
+        for s in flood:
+            s.close()
+        sock.close()
+    wait_for(lambda: rig.status()["state"] == "idle", 20, what="the API door open again")
+    assert rig.proc.poll() is None
+
+
 def test_live_screens_cannot_take_every_web_worker(rig_process):
     """Many open event streams: the extra ones are told to wait, commands still answer."""
     from http.client import HTTPConnection
