@@ -35,7 +35,7 @@ def screening_lines(r: dict, recordings: list[dict], w: Words) -> list[str]:
         rows.append(("recording", f"{rec['id']}  {duration(rec.get('duration_s'))}  "
                                   + w("rec.marks", n=len(rec.get("marks") or []))))
     if r.get("energy_used_wh") is not None:
-        rows.append(("energy", f"{r['energy_used_wh'] / 1000:.2f} kWh"))
+        rows.append(("energy", w.number(f"{r['energy_used_wh'] / 1000:.2f}") + " kWh"))
     if r.get("peak_load_pct") is not None:
         rows.append(("peak_load", f"{r['peak_load_pct']:.0f} %"))
     if r.get("lamp_hours_start") is not None:
@@ -60,15 +60,16 @@ def cmd_screening(client: Client, args) -> int:
         if args.json:
             print(dumps(screenings))
             return EXIT_OK
+        w = Words(client.lang)
         rows = []
         for r in screenings:
             place = place_label(r.get("place")) or "—"
             a = r.get("audience") or {}
             rows.append([r["id"], _when(r["started_at"]), place, a.get("women", 0), a.get("men", 0),
-                         a.get("youth", 0), "under way" if not r.get("ended_at") else "closed"])
-        out.print(listing(["id", "date", "place", "women", "men", "youth", "state"], rows))
+                         a.get("youth", 0), w("scr.state_closed" if r.get("ended_at") else "scr.state_under_way")])
+        out.print(listing(w.columns("id", "date", "place", "women", "men", "youth", "state"), rows))
         if not rows:
-            out.print(Words(client.lang)("scr.none"), markup=False)
+            out.print(w("scr.none"), markup=False)
         return EXIT_OK
     sid = args.id or "current"
     if args.action == "edit":
@@ -87,7 +88,7 @@ def cmd_screening(client: Client, args) -> int:
         if args.lat is not None or args.lon is not None:
             patch["gps"] = {"lat": args.lat, "lon": args.lon}
         if not patch:
-            err.print("rigctl: nothing to change (--village, --women, --notes, ...)")
+            err.print("rigctl: " + Words(client.lang)("scr.nothing_to_change"), markup=False)
             return EXIT_USAGE
         record = client.request("PATCH", f"/api/screenings/{sid}", patch)["screening"]
     else:
@@ -123,36 +124,37 @@ def cmd_report(client: Client, args) -> int:
 
 def cmd_export(client: Client, args) -> int:
     path = os.path.abspath(args.path)
+    w = Words(client.lang)
     if args.verify:
         # The stick is read back in the daemon's background job; the bar follows it.
         client.post("/api/export/verify", {"path": path})
         p = progress_bar(client, "/api/export/verify")
         if p["state"] == "failed":
-            err.print(clean(f"rigctl: the check stopped: {p.get('error')}"), markup=False)
+            err.print(clean("rigctl: " + w("export.check_stopped", error=p.get("error"))), markup=False)
             return EXIT_FAILED
         if p.get("ok"):
-            out.print(clean(f"{p['path']}: every file matches its checksum"), markup=False)
+            out.print(clean(w("export.verified", path=p["path"])), markup=False)
             return EXIT_OK
+        # DAMAGED and REFUSED in the reader's words, padded alike; a refusal's reason is its code
         for name in p.get("bad", []):
-            err.print(clean(f"DAMAGED  {name}"), markup=False)
+            err.print(clean(f"{w.padded('export', ('bad', 'refused'), 'bad')}  {name}"), markup=False)
         for entry in p.get("refused", []):
             name, why = (entry.get("name"), entry.get("reason")) if isinstance(entry, dict) else (entry, "")
-            err.print(clean(f"REFUSED  {name} ({why})"), markup=False)
+            err.print(clean(f"{w.padded('export', ('bad', 'refused'), 'refused')}  {name} ({why})"),
+                      markup=False)
         return EXIT_FAILED
     client.post("/api/export", {"path": path, "since": args.since, "extracts": args.extracts})
     p = progress_bar(client, "/api/export")
     if p["state"] == "failed":
-        err.print(clean(f"rigctl: the export stopped: {p.get('error')}. Run it again to carry on."),
-                  markup=False)
+        err.print(clean("rigctl: " + w("export.stopped", error=p.get("error"))), markup=False)
         return EXIT_FAILED
     if p.get("kind") == "extracts":
-        w = Words(client.lang)
         out.print(clean(w("export.pack_done", dest=p["dest"], extracts=p.get("extracts", 0),
                           withheld=p.get("withheld", 0))), markup=False)
         return EXIT_OK
-    out.print(clean(f"{p['dest']}: {p['copied']} copied, {p['skipped']} already there and intact"
-                    + (f", {len(p['repaired'])} damaged copies replaced" if p["repaired"] else "")
-                    + "; every file read back and checked"), markup=False)
+    done = "export.done_repaired" if p["repaired"] else "export.done"
+    out.print(clean(w(done, dest=p["dest"], copied=p["copied"], skipped=p["skipped"],
+                      repaired=len(p["repaired"]))), markup=False)
     return EXIT_OK
 
 

@@ -6,13 +6,18 @@ so a translator edits one catalog per language and a Bambara translation
 reaches rigctl too. They are read from this installation's
 files, not asked of rigd: the words are rigctl's own, and `watch` should
 not cost a request more per refresh. A missing word falls back to English.
+
+Codes a technician types back or looks up (ids, paths, relay names, event
+codes, a reason's code) stay as they are; a column's header, a state, a
+level are words. A decimal number is written with the language's mark
+(230,1 V in French), as the daemon's messages write it.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from ..i18n import SOURCE, Catalog
+from ..i18n import DECIMAL_MARK, SOURCE, Catalog
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +34,7 @@ class Words:
 
     def __init__(self, lang: str | None):
         self.lang = lang if lang in _catalog().languages else SOURCE
+        self.mark = DECIMAL_MARK.get(self.lang, ".")
         self.width = max(10, max(len(self(f"label.{k}")) for k in self.LABELS) + 1)
 
     def __call__(self, key: str, default: str | None = None, **params) -> str:
@@ -43,3 +49,16 @@ class Words:
 
     def label(self, key: str) -> str:
         return self(f"label.{key}").ljust(self.width)
+
+    def columns(self, *keys: str) -> list[str]:
+        """A table's headers (``col.*``); a table lines its columns up at any word's length."""
+        return [self(f"col.{k}") for k in keys]
+
+    def number(self, text: str) -> str:
+        """A number already written ("230.1", "—") with this language's decimal mark."""
+        return text.replace(".", self.mark) if self.mark != "." else text
+
+    def padded(self, prefix: str, codes, code: str) -> str:
+        """``code``'s word padded to the longest of ``codes``' words, so what follows lines up."""
+        width = max(len(self(f"{prefix}.{c}")) for c in codes)
+        return self(f"{prefix}.{code}", default=code).ljust(width)
