@@ -125,11 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("volume", help="set the volume (0-100, capped by [player] volume_max)")
     s.add_argument("level", type=int)
     s.set_defaults(func=cmd_player)
+    # the track's language is not --lang, the reader's: `rigctl --lang fr audio bam` speaks French
     s = sub.add_parser("audio", help="switch the film's audio language while it plays")
-    s.add_argument("lang")
+    s.add_argument("track", metavar="lang")
     s.set_defaults(func=cmd_player)
     s = sub.add_parser("sub", help="switch subtitles (a language code, or off)")
-    s.add_argument("lang")
+    s.add_argument("track", metavar="lang")
     s.set_defaults(func=cmd_player)
 
     s = sub.add_parser("record", help="record the debate (camera and microphone)")
