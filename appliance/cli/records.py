@@ -65,8 +65,9 @@ def cmd_screening(client: Client, args) -> int:
         for r in screenings:
             place = place_label(r.get("place")) or "—"
             a = r.get("audience") or {}
+            state = w("scr.state_closed" if r.get("ended_at") else "scr.state_under_way")
             rows.append([r["id"], _when(r["started_at"]), place, a.get("women", 0), a.get("men", 0),
-                         a.get("youth", 0), w("scr.state_closed" if r.get("ended_at") else "scr.state_under_way")])
+                         a.get("youth", 0), state])
         out.print(listing(w.columns("id", "date", "place", "women", "men", "youth", "state"), rows))
         if not rows:
             out.print(w("scr.none"), markup=False)
