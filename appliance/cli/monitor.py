@@ -35,17 +35,17 @@ def cmd_watch(client: Client, args) -> int:
             s = client.get("/api/status", level=1)      # watching: the microphone's level too
             hist = client.get("/api/generator/history", since=f"{args.minutes}m")
         except Unreachable as exc:
-            return Text(clean(f"rigd unreachable at {client.url} ({exc}); retrying…"), style="bold red")
+            return Text(clean(words("watch.unreachable", url=client.url, error=exc)), style="bold red")
         power = [r["power_w"] if r["online"] else None for r in hist["samples"]]
         width = max(20, min(out.width - 12, 120))
-        spark = Text(f"last {args.minutes} min ", style="dim") + Text(
+        spark = Text(words("watch.last", n=args.minutes) + " ", style="dim") + Text(
             sparkline(power, hist["rated_power_w"], width), style="cyan")
-        stamp = Text(datetime.now().strftime("%H:%M:%S") + "  (Ctrl-C to quit)", style="dim")
+        stamp = Text(datetime.now().strftime("%H:%M:%S") + "  " + words("watch.quit"), style="dim")
         return Group(status_view(s, client.url, words), spark, stamp)
 
     client.get("/api/status")       # unreachable at start: exit 3 at once
     if not out.is_terminal:
-        return _watch_lines(client, args)
+        return _watch_lines(client, args, words)
     try:
         with Live(frame(), console=out, refresh_per_second=4, screen=False) as live:
             while True:
@@ -55,26 +55,27 @@ def cmd_watch(client: Client, args) -> int:
         return EXIT_OK
 
 
-def reading_line(s: dict) -> str:
+def reading_line(s: dict, w: Words | None = None) -> str:
     """One reading as a log line: time, load, V, Hz, W (— where the meter gave nothing)."""
     g = s["generator"]
+    n = (w or Words(None)).number
     line = (f"{datetime.now().strftime('%H:%M:%S')}  {fmt(g.get('load_pct'), '.0f', ' %')}  "
-            f"{fmt(g.get('voltage_v'), '.1f', ' V')}  {fmt(g.get('frequency_hz'), '.1f', ' Hz')}  "
+            f"{n(fmt(g.get('voltage_v'), '.1f', ' V'))}  {n(fmt(g.get('frequency_hz'), '.1f', ' Hz'))}  "
             f"{fmt(g.get('power_w'), '.0f', ' W')}")
     if not g.get("online"):
         line += f"  ({g.get('link')})"
     return clean(line)
 
 
-def _watch_lines(client: Client, args) -> int:
+def _watch_lines(client: Client, args, w: Words) -> int:
     """`watch` into a pipe or a file (a log, `ssh rig rigctl watch | tee`): a live view would
     print nothing until the end, so one plain line per reading, each flushed at once."""
     try:
         while True:
             try:
-                line = reading_line(client.get("/api/status"))
+                line = reading_line(client.get("/api/status"), w)
             except Unreachable as exc:
-                line = clean(f"{datetime.now().strftime('%H:%M:%S')}  rigd unreachable ({exc}); retrying…")
+                line = clean(f"{datetime.now().strftime('%H:%M:%S')}  " + w("watch.unreachable_here", error=exc))
             print(line, flush=True)
             time.sleep(args.interval)
     except KeyboardInterrupt:
@@ -98,21 +99,23 @@ def cmd_history(client: Client, args) -> int:
             writer.writerow([cell(v) for v in [when, int(r["online"])]
                              + ["" if r[c] is None else r[c] for c in columns[2:]]])
         return EXIT_OK
+    w = Words(client.lang)
     if not rows:
-        err.print(clean(f"no telemetry since {args.since}"), markup=False)
+        err.print(clean(w("history.none", since=args.since)), markup=False)
         return EXIT_OK
     power = [r["power_w"] if r["online"] else None for r in rows]
     online = [p for p in power if p is not None]
-    out.print(f"{len(rows)} samples since {args.since}; "
-              f"power min {fmt(min(online) if online else None, '.0f', ' W')}, "
-              f"max {fmt(max(online) if online else None, '.0f', ' W')}; "
-              f"{len(power) - len(online)} without data")
+    out.print(clean(w("history.summary", n=len(rows), since=args.since,
+                      min=fmt(min(online) if online else None, ".0f", " W"),
+                      max=fmt(max(online) if online else None, ".0f", " W"),
+                      missing=len(power) - len(online))), markup=False)
     out.print(Text(sparkline(power, hist["rated_power_w"], max(20, min(out.width, 120))), style="cyan"))
-    table = Table("time", "V", "Hz", "A", "W", "load %", box=None)
+    table = Table(*w.columns("time"), "V", "Hz", "A", "W", *w.columns("load_pct"), box=None)
+    n = w.number
     for r in rows[-args.rows:]:
         table.add_row(datetime.fromtimestamp(r["ts"]).strftime("%H:%M:%S"),
-                      fmt(r["voltage_v"], ".1f"), fmt(r["frequency_hz"], ".2f"),
-                      fmt(r["current_a"], ".2f"), fmt(r["power_w"], ".0f"),
+                      n(fmt(r["voltage_v"], ".1f")), n(fmt(r["frequency_hz"], ".2f")),
+                      n(fmt(r["current_a"], ".2f")), fmt(r["power_w"], ".0f"),
                       fmt(r["load_pct"], ".0f"))
     out.print(table)
     return EXIT_OK
@@ -124,10 +127,13 @@ def cmd_events(client: Client, args) -> int:
         print(dumps(reply["events"]))
         return EXIT_OK
     styles = {"info": "", "warning": "yellow", "alarm": "bold red", "critical": "bold red"}
+    w = Words(client.lang)
     for e in reply["events"]:
         when = datetime.fromtimestamp(e["ts"]).strftime("%Y-%m-%d %H:%M:%S")
+        # the level in the reader's words, padded to the longest, so the messages line up;
         # an event's message carries names from outside: a film, a place, a stick's file
-        line = Text(f"{when} ") + Text(clean(f"{e['level']:<8}"), style=styles.get(e["level"], ""))
+        level = w.padded("level", styles, e["level"])
+        line = Text(f"{when} ") + Text(clean(level), style=styles.get(e["level"], ""))
         line.append(clean(f" {e['message']}"))
         line.append(clean(f"  [{e['code']}]"), style="dim")
         out.print(line)
