@@ -15,6 +15,7 @@ import sys
 from .client import DEFAULT_URL, Client, ErrorReply, PinError, Unreachable, pin_from
 from .output import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, clean, err
 from .parser import build_parser
+from .words import Words
 
 __all__ = ["main", "build_parser", "Client", "ErrorReply", "Unreachable", "DEFAULT_URL",
            "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_UNREACHABLE"]
@@ -29,8 +30,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "offline", False):
         return args.func(args)
+    w = Words(args.lang or default_lang())
     try:
-        pin = pin_from(args, warn=lambda text: err.print(text, markup=False))
+        pin = pin_from(args, warn=lambda text: err.print(text, markup=False), w=w)
     except PinError as exc:
         err.print(str(exc), markup=False)
         return EXIT_USAGE
@@ -38,16 +40,15 @@ def main(argv=None) -> int:
     try:
         return args.func(client, args)
     except Unreachable as exc:
-        err.print(f"rigctl: rigd is not answering at {clean(client.url)} ({clean(exc)}).\n"
-                  "Start it with `make run` (simulated rig) or `sudo systemctl start rigd` on the Pi, "
-                  "or point --url / $RIG_URL at it.", markup=False)
+        err.print(clean("rigctl: " + w("unreachable", url=client.url, error=exc)) + "\n" + w("unreachable_fix"),
+                  markup=False)
         return EXIT_UNREACHABLE
     except ErrorReply as exc:
         err.print(clean(f"rigctl: {exc.message} [{exc.code}]"), markup=False)
         return EXIT_FAILED
     except KeyboardInterrupt:
         # Ctrl-C while rigctl waited on rigd: what was asked may be under way; the rig carries on
-        err.print("rigctl: interrupted (the rig carries on with what it was asked)", markup=False)
+        err.print("rigctl: " + w("interrupted"), markup=False)
         return EXIT_FAILED
     except BrokenPipeError:
         # `rigctl watch | head`: the reader left. Python would complain when it flushes
@@ -56,6 +57,6 @@ def main(argv=None) -> int:
         return EXIT_OK
     except (KeyError, TypeError, ValueError) as exc:
         # a reply rigctl did not expect (a rigd of another version): one line, never a traceback
-        err.print(clean(f"rigctl: unexpected reply from rigd at {client.url}: {type(exc).__name__}: {exc}. "
-                        "Is rigctl the same version as rigd?"), markup=False)
+        err.print(clean("rigctl: " + w("unexpected_reply", url=client.url, error=f"{type(exc).__name__}: {exc}")),
+                  markup=False)
         return EXIT_FAILED

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .output import EXIT_OK, EXIT_USAGE, err, out
+from .output import EXIT_OK, EXIT_USAGE, clean, err, out
+from .words import Words
 
 
 def cmd_config_check(args) -> int:
@@ -12,6 +13,8 @@ def cmd_config_check(args) -> int:
     except ConfigError as exc:
         err.print(str(exc), markup=False)
         return EXIT_USAGE
-    out.print(f"{args.file}: valid (generator {config.generator.profile} on "
-              f"{config.generator.port}, data in {config.storage.data_dir})", markup=False)
+    from . import default_lang
+    w = Words(args.lang or default_lang())
+    out.print(clean(w("config.valid", file=args.file, profile=config.generator.profile,
+                      port=config.generator.port, data=config.storage.data_dir)), markup=False)
     return EXIT_OK

@@ -27,12 +27,16 @@ class PinError(Exception):
     """A PIN file rigctl cannot use (exit 2)."""
 
 
-def pin_from(args, environ=os.environ, warn=None) -> str | None:
+def pin_from(args, environ=os.environ, warn=None, w=None) -> str | None:
     """The PIN: ``--pin-file FILE`` (its first line), else ``--pin``, else ``$RIG_PIN``.
 
     ``--pin`` still works but is shown by `ps` to every account on the Pi,
     so ``warn`` is told; so it is of a PIN file other accounts may read.
+    What is wrong is said in ``w``'s language (a :class:`~.words.Words`; English without).
     """
+    if w is None:
+        from .words import Words
+        w = Words(None)
     if getattr(args, "pin_file", None):
         path = args.pin_file
         try:
@@ -40,17 +44,16 @@ def pin_from(args, environ=os.environ, warn=None) -> str | None:
             with open(path, encoding="utf-8") as f:
                 pin = f.readline().strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise PinError(f"rigctl: cannot read the PIN file {path}: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
+            raise PinError("rigctl: " + w("pin.unreadable", path=path,
+                                          error=getattr(exc, "strerror", None) or exc)) from None
         if not pin:
-            raise PinError(f"rigctl: the PIN file {path} is empty")
+            raise PinError("rigctl: " + w("pin.empty", path=path))
         if warn and mode & (stat.S_IRGRP | stat.S_IROTH):
-            warn(f"rigctl: other accounts may read {path}: chmod 600 {path}")
+            warn("rigctl: " + w("pin.readable", path=path))
         return pin
     if getattr(args, "pin", None):
         if warn:
-            warn("rigctl: --pin shows the PIN to every account on this machine (in `ps`); "
-                 "use $RIG_PIN or --pin-file FILE instead")
+            warn("rigctl: " + w("pin.on_command_line"))
         return args.pin
     return environ.get("RIG_PIN") or None
 

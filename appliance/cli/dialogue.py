@@ -43,7 +43,7 @@ def cmd_dialogue(client: Client, args) -> int:
     w = Words(client.lang)
     if args.action == "show":
         if not args.chain:
-            err.print("rigctl dialogue show CHAIN (the chain's id, as `rigctl dialogue` lists it)")
+            err.print(w("dialogue.show_usage"), markup=False)
             return EXIT_USAGE
         chain = client.get(f"/api/dialogue/{args.chain}")["chain"]
         if args.json:
@@ -78,9 +78,9 @@ def cmd_dialogue(client: Client, args) -> int:
     return EXIT_OK
 
 
-def _target(args) -> dict | None:
+def _target(args, w: Words) -> dict | None:
     if bool(args.extract) == bool(args.debate):
-        err.print("rigctl consent: name an EXTRACT (its id, path or file name) or --debate RECORDING")
+        err.print("rigctl consent: " + w("consent.target"), markup=False)
         return None
     return {"extract": args.extract} if args.extract else {"debate": args.debate}
 
@@ -95,11 +95,11 @@ def cmd_consent(client: Client, args) -> int:
         rows = [[r["id"], r["kind"], r["rig"], r["by"] or "—",
                  datetime.fromtimestamp(r["at"]).strftime("%Y-%m-%d %H:%M"), r["reason"] or "—",
                  w("consent.purged") if r.get("purged_at") else ""] for r in records]
-        out.print(listing(["id", "kind", "rig", "by", "at", "reason", ""], rows))
+        out.print(listing(w.columns("id", "kind", "rig", "by", "at", "reason") + [""], rows))
         if not rows:
             out.print(w("consent.none"), markup=False)
         return EXIT_OK
-    target = _target(args)
+    target = _target(args, w)
     if target is None:
         return EXIT_USAGE
     if args.action == "purge":

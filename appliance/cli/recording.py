@@ -64,9 +64,9 @@ def cmd_record(client: Client, args) -> int:
         recordings = client.get("/api/recordings")["recordings"]
         if recordings:
             last = max(recordings, key=lambda r: r.get("ended_at") or 0)
-            where = f"{last['file']}" if last.get("final") else "not finalized (see rigctl events)"
-            out.print(clean(f"{last['id']}: {duration(last.get('duration_s'))}, {len(last['marks'])} marks, "
-                            f"{where}"), markup=False)
+            where = f"{last['file']}" if last.get("final") else w("rec.not_final")
+            out.print(clean(w("rec.saved", id=last["id"], length=duration(last.get("duration_s")),
+                              marks=w("rec.marks", n=len(last["marks"])), where=where)), markup=False)
     return EXIT_OK
 
 
@@ -75,8 +75,9 @@ def cmd_mark(client: Client, args) -> int:
     marks = s["recording"].get("mark_list") or []
     if marks:
         m = marks[-1]
-        out.print(clean(f"mark {m['n']} at {duration(m['t_s'])}" + (f": {m['note']}" if m["note"] else "")),
-                  markup=False)
+        w = Words(client.lang)
+        out.print(clean(w("mark.noted" if m["note"] else "mark.at", n=m["n"], t=duration(m["t_s"]),
+                          note=m["note"])), markup=False)
     return EXIT_OK
 
 
@@ -85,18 +86,19 @@ def cmd_recordings(client: Client, args) -> int:
     if args.json:
         print(dumps(recordings))
         return EXIT_OK
+    w = Words(client.lang)
     rows = []
     for r in recordings:
-        place = place_label(r["place"]) or "place not given"
-        state = _state(r)
+        place = place_label(r["place"]) or w("recs.place_unknown")
+        state = _state(r, w)
         if r.get("recovered"):
-            state += " (recovered)"
+            state = w("recs.recovered", state=state)
         rows.append([r["id"], place, duration(r.get("duration_s")), len(r["marks"]),
                      len(r.get("extracts", [])), state])
     # the id is what `rigctl extract` takes: never cut
-    out.print(listing(["recording", "place", "length", "marks", "extracts", "state"], rows))
+    out.print(listing(w.columns("recording", "place", "length", "marks", "extracts", "state"), rows))
     if not rows:
-        out.print("No recording yet: `rigctl record start` films the debate.")
+        out.print(w("recs.none"), markup=False)
     return EXIT_OK
 
 
@@ -104,26 +106,25 @@ def _day(ts) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d") if ts else "?"
 
 
-def _state(r: dict) -> str:
+def _state(r: dict, w: Words) -> str:
     """What became of it, in words (a pruned debate is on a stick, no longer on the card)."""
-    state = r.get("state") or ("final" if r["final"] else "in progress")
-    if state == "pruned":
-        return f"exported {_day(r.get('exported_at'))}, then removed from the card {_day(r.get('pruned_at'))}"
-    return {"unfinished": "in progress", "empty": "final (nothing recorded)",
-            "missing": "final, but debate.mkv is missing"}.get(state, state)
+    state = r.get("state") or ("final" if r["final"] else "unfinished")
+    return w(f"recs.{state}", default=state, exported=_day(r.get("exported_at")),
+             pruned=_day(r.get("pruned_at")))
 
 
 def cmd_extract(client: Client, args) -> int:
+    w = Words(client.lang)
     body = {"session": args.session}
     if args.mark is not None:
         body["mark"] = args.mark
     if (args.start is None) != (args.end is None) or (args.mark is None and args.start is None):
-        err.print("rigctl extract: give --mark N, or both --from S and --to S (seconds into the recording)")
+        err.print("rigctl extract: " + w("extract.usage"), markup=False)
         return EXIT_USAGE
     if args.start is not None:
         if args.end <= args.start:
-            err.print(clean(f"rigctl extract: --to {args.end:g} must come after --from {args.start:g} "
-                            f"(both are seconds into the recording)"), markup=False)
+            err.print(clean("rigctl extract: " + w("extract.backwards", end=f"{args.end:g}",
+                                                   start=f"{args.start:g}")), markup=False)
             return EXIT_USAGE
         body["from"], body["to"] = args.start, args.end
     if args.languages:
@@ -135,7 +136,7 @@ def cmd_extract(client: Client, args) -> int:
     if meta.get("from_s") is not None:
         # where it really begins: a copy begins on a keyframe, at or just after --from
         cut = f" ({duration(meta['from_s'])} → {duration(meta.get('to_s'))})"
-    again = "  (already cut: this one, not a copy)" if reply.get("existing") else ""
+    again = "  " + w("extract.existing") if reply.get("existing") else ""
     out.print(clean(f"{item['path']}  {duration(item['duration_s'])}{cut}  {item['title']}{again}"),
               markup=False)
     return EXIT_OK

@@ -16,22 +16,30 @@ from .views import projector_line
 from .words import Words
 
 
-def _progress_line(s: dict) -> str:
+#: the states `show start` and `show stop` print, one line each
+FOLLOWED = ("idle", "preparing", "ready", "screening", "debate", "closing")
+
+
+def _progress_line(s: dict, w: Words) -> str:
+    """The show's state, then each load (by the name `rigctl relay` takes) and its step."""
     show = s.get("show", {})
     parts = []
     for step in show.get("steps", []):
-        mark = {"on": "✓", "warming": f"warming {step['left_s']:.0f} s",
-                "cooling": f"cooling {step['left_s']:.0f} s", "waiting": "waiting",
-                "pending": "…", "off": "off", "standby": "standby",
-                "press_button": "press its power button"}.get(step["step"], step["step"])
+        code = step["step"]
+        if code in ("warming", "cooling"):
+            mark = w(f"relay.{code}", s=f"{step['left_s']:.0f}")
+        else:
+            mark = {"on": "✓", "pending": "…"}.get(code) or w(f"show.step.{code}", default=code)
         parts.append(f"{step['relay']} {mark}")
-    line = f"{s['state']:<10} " + ", ".join(parts)
+    # the states a show goes through line up, whatever their words' length
+    width = max(10, *(len(w(f"state.{c}")) for c in FOLLOWED))
+    line = w(f"state.{s['state']}", default=s["state"]).ljust(width) + " " + ", ".join(parts)
     if show.get("ready_in_s"):
-        line += f"   ready in {show['ready_in_s']:.0f} s"
+        line += "   " + w("show.ready_in", s=f"{show['ready_in_s']:.0f}")
     return clean(line)
 
 
-def _follow(client: Client, until, since_id: int) -> int:
+def _follow(client: Client, until, since_id: int, w: Words) -> int:
     """Print the show's progress and its events until ``until(status)``; Ctrl-C stops following."""
     last_shape, last_at = None, 0.0
     try:
@@ -41,7 +49,7 @@ def _follow(client: Client, until, since_id: int) -> int:
                 since_id = max(since_id, e["id"] or 0)
                 if e["code"] not in ("show.state",):
                     out.print(clean(f"  {e['message']}"), markup=False)
-            line = _progress_line(s)
+            line = _progress_line(s, w)
             # A line when a step changes, and a countdown every 5 s in between.
             shape = re.sub(r"\d+ s", "", line)
             if shape != last_shape or time.monotonic() - last_at >= 5 or until(s):
@@ -51,7 +59,7 @@ def _follow(client: Client, until, since_id: int) -> int:
                 return EXIT_OK
             time.sleep(0.5)
     except KeyboardInterrupt:
-        out.print("(no longer following; the rig carries on)")
+        out.print(w("show.unfollowed"), markup=False)
         return EXIT_OK
 
 
@@ -62,24 +70,27 @@ def _last_event_id(client: Client) -> int:
 
 def cmd_show(client: Client, args) -> int:
     since = _last_event_id(client)
+    w = Words(client.lang)
     s = client.post(f"/api/show/{args.action}")
     if args.no_wait or args.action not in ("start", "stop"):
-        out.print(_progress_line(s), markup=False)
+        out.print(_progress_line(s, w), markup=False)
         return EXIT_OK
     if args.action == "start":
-        return _follow(client, lambda st: st["state"] != "preparing", since)
-    return _follow(client, lambda st: st["state"] == "idle", since)
+        return _follow(client, lambda st: st["state"] != "preparing", since, w)
+    return _follow(client, lambda st: st["state"] == "idle", since, w)
 
 
 def cmd_relay(client: Client, args) -> int:
     s = client.post(f"/api/relays/{args.name}", {"on": args.state == "on", "force": args.force})
     details = s["relay_details"][args.name]
-    extra = ""
+    w = Words(client.lang)
+    word = w("relay.on") if details["on"] else w("relay.off")
+    key, left = "relay.now", None
     if details["warmup_left_s"]:
-        extra = f" (warming up, {details['warmup_left_s']:.0f} s)"
+        key, left = "relay.now_warming", details["warmup_left_s"]
     elif details["cooldown_left_s"]:
-        extra = f" (cooling down, {details['cooldown_left_s']:.0f} s)"
-    out.print(clean(f"{args.name}: {'on' if details['on'] else 'off'}{extra}"), markup=False)
+        key, left = "relay.now_cooling", details["cooldown_left_s"]
+    out.print(clean(w(key, name=args.name, word=word, s=f"{left or 0:.0f}")), markup=False)
     return EXIT_OK
 
 
@@ -95,7 +106,7 @@ def cmd_projector(client: Client, args) -> int:
         print(dumps(s.get("projector")))
         return EXIT_OK
     if not s.get("projector"):
-        out.print("no projector relay in this rig's config")
+        out.print(Words(client.lang)("projector.none"), markup=False)
         return EXIT_OK
     out.print(projector_line(s["projector"], Words(client.lang)))
     return EXIT_OK
@@ -103,14 +114,15 @@ def cmd_projector(client: Client, args) -> int:
 
 def cmd_shutdown(client: Client, args) -> int:
     since = _last_event_id(client)
+    w = Words(client.lang)
     client.post("/api/shutdown")
-    out.print("shutting down: saving, switching off, then powering off…")
+    out.print(w("shutdown.begun"), markup=False)
     try:
         while True:
             try:
                 events = client.get("/api/events", since_id=since)["events"]
             except (Unreachable, ErrorReply):
-                out.print("rigd has gone: the Pi is powering off.")
+                out.print(w("shutdown.gone"), markup=False)
                 return EXIT_OK
             for e in events:
                 since = max(since, e["id"] or 0)
