@@ -26,6 +26,10 @@ is still examined, and flags:
 
 Exit 0 when nothing is ✗, 1 otherwise (and 1 when a file cannot be read:
 run it with sudo).
+
+Its own lines follow ``--lang`` (each problem keeps its code, PIN, CONFIG…);
+the storage layout's lines are :mod:`appliance.layout`'s, in English; with
+``--json`` the Pi's findings are in English, for a script.
 """
 
 from __future__ import annotations
@@ -37,25 +41,27 @@ from pathlib import Path
 
 from .. import layout
 from .output import EXIT_FAILED, EXIT_OK, clean, dumps, out
+from .words import Words
 
 WEB_DEFAULT = {"listen": "127.0.0.1:8080", "pin": ""}
 DATA_DIR_DEFAULT = "/var/lib/mdu-rig"
 MIN_DIGITS = 6
 
 
-def weak_pin(pin: str) -> str | None:
+def weak_pin(pin: str, w: Words | None = None) -> str | None:
     """Why ``pin`` is too weak for a rig on a network, or None."""
+    w = w or Words(None)
     if not pin:
-        return "no PIN"
+        return w("doctor.pin.none")
     if not (pin.isascii() and pin.isdigit()):
-        return "a PIN that is not digits only"
+        return w("doctor.pin.not_digits")
     if len(pin) < MIN_DIGITS:
-        return f"a PIN of {len(pin)} digits"
+        return w("doctor.pin.short", n=len(pin))
     if len(set(pin)) == 1:
-        return "a PIN of one digit repeated"
+        return w("doctor.pin.repeated")
     steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:])}
     if steps in ({1}, {9}):
-        return "a PIN that is a run of digits"
+        return w("doctor.pin.run")
     return None
 
 
@@ -79,9 +85,11 @@ MIN_FREE_MB_DEFAULT = 500
 SYSTEM = {"mounts": "/proc/mounts", "fstab": "/etc/fstab", "cmdline": "/proc/cmdline"}
 
 
-def findings(args, layout_lines: list[str] | None = None, say=None) -> list[str]:
+def findings(args, layout_lines: list[str] | None = None, say=None, w: Words | None = None) -> list[str]:
     """Every problem found, one line each, each saying what to do. The storage layout's
-    lines that are right go to ``layout_lines``; a remark goes to ``say`` (default: printed)."""
+    lines that are right go to ``layout_lines``; a remark goes to ``say`` (default: printed).
+    Each line begins with its code (10 characters), then says it in ``w``'s language."""
+    w = w or Words(None)
     say = say or (lambda text: out.print(text, markup=False))
     found: list[str] = []
     layout_lines = [] if layout_lines is None else layout_lines
@@ -90,36 +98,33 @@ def findings(args, layout_lines: list[str] | None = None, say=None) -> list[str]
     if pin_file:
         mode = _mode(Path(pin_file))
         if mode is not None and mode & 0o077:
-            found.append(f"PIN FILE  {pin_file} is mode {mode:04o}, readable by other accounts: "
-                         f"chmod 600 {pin_file}")
-    found.extend(_sandbox_findings())
+            found.append("PIN FILE  " + w("doctor.pin_file", path=pin_file, mode=f"{mode:04o}"))
+    found.extend(_sandbox_findings(w))
     if path is None:
-        say("no config file: rigd runs the simulated rig, on loopback only")
+        say(w("doctor.no_config"))
         ok, line = layout.check_root(layout.read_table(SYSTEM["mounts"]), _read(SYSTEM["cmdline"]))
         (layout_lines if ok else found).append(line)
         return found
     mode = _mode(path)
     if mode is None:
-        return found + [f"CONFIG    {path}: no such file (give --config FILE)"]
+        return found + ["CONFIG    " + w("doctor.config_missing", path=path)]
     if mode & 0o007:
-        found.append(f"CONFIG    {path} is mode {mode:04o}: other accounts can read the PIN and "
-                     f"passwords; sudo chown root:mdurig {path} && sudo chmod 640 {path}")
+        found.append("CONFIG    " + w("doctor.config_readable", path=path, mode=f"{mode:04o}"))
     elif mode & 0o020:
-        found.append(f"CONFIG    {path} is mode {mode:04o}: the daemon's group may change it; "
-                     f"sudo chmod 640 {path}")
+        found.append("CONFIG    " + w("doctor.config_writable", path=path, mode=f"{mode:04o}"))
     try:
         table = tomllib.loads(path.read_bytes().decode("utf-8"))
     except PermissionError:
         raise
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return found + [f"CONFIG    cannot read {path}: {exc}; `rigctl config check {path}` says more"]
+        return found + ["CONFIG    " + w("doctor.config_unreadable", path=path, error=exc)]
 
     web = {**WEB_DEFAULT, **(table.get("web") or {})}
-    found.extend(_pin_findings(str(web["listen"]), str(web["pin"])))
+    found.extend(_pin_findings(str(web["listen"]), str(web["pin"]), w))
 
     storage = table.get("storage") or {}
     data_dir = _folder(path, storage.get("data_dir", DATA_DIR_DEFAULT))
-    found.extend(_data_findings(data_dir))
+    found.extend(_data_findings(data_dir, w))
     recordings = storage.get("recordings_dir") or ""
     min_free_mb = (table.get("recording") or {}).get("min_free_mb", MIN_FREE_MB_DEFAULT)
     for ok, line in layout.storage_checks(
@@ -142,40 +147,34 @@ def _read(path: str) -> str:
         return ""
 
 
-def _pin_findings(listen: str, pin: str) -> list[str]:
+def _pin_findings(listen: str, pin: str, w: Words) -> list[str]:
     from ..config.sections import WebConfig
     web = WebConfig(listen=listen, pin=pin)
     if web.loopback:
         return []                    # only this Pi reaches it: the kiosk and SSH need no PIN
-    why = weak_pin(pin)
+    why = weak_pin(pin, w)
     if why is None:
         return []
-    return [f"PIN       {why}, and [web] listen = {listen} is reachable from the network: "
-            f"set [web] pin to {MIN_DIGITS} to 12 digits, not one digit repeated nor a run like "
-            f"123456 (or listen on 127.0.0.1)"]
+    return ["PIN       " + w("doctor.pin_weak", why=why, listen=listen, min=MIN_DIGITS)]
 
 
-def _data_findings(data_dir: Path) -> list[str]:
+def _data_findings(data_dir: Path, w: Words) -> list[str]:
     found = []
     key = data_dir / "web.secret"
     mode = _mode(key)
     if mode is not None and mode & 0o077:
-        found.append(f"KEY       {key} is mode {mode:04o}: whoever reads it can forge a session; "
-                     f"sudo chmod 600 {key}")
+        found.append("KEY       " + w("doctor.key", path=key, mode=f"{mode:04o}"))
     mode = _mode(data_dir)
     if mode is not None and mode & 0o007:
-        found.append(f"DATA      {data_dir} is mode {mode:04o}: other accounts can enter it (the "
-                     f"debates' recordings, the session key); sudo chmod 750 {data_dir}")
+        found.append("DATA      " + w("doctor.data", path=data_dir, mode=f"{mode:04o}"))
     return found
 
 
-def _sandbox_findings() -> list[str]:
+def _sandbox_findings(w: Words) -> list[str]:
     from ..sandbox import landlock_abi
     if landlock_abi():
         return []
-    return ["SANDBOX   this kernel has no Landlock: a crafted film on a stick could make the "
-            "probe read other files; use a kernel with CONFIG_SECURITY_LANDLOCK=y and "
-            "lsm=landlock among its boot options"]
+    return ["SANDBOX   " + w("doctor.sandbox")]
 
 
 SIGN = {True: "✓", False: "✗", None: "–"}
@@ -187,20 +186,17 @@ def _line(ok, title: str, text: str, fix: str | None = None) -> None:
         out.print(clean(f"      → {fix}"), markup=False)
 
 
-def _daemon_checks(args) -> bool:
+def _daemon_checks(args, w: Words) -> bool:
     """The running rig's checklist; False if anything is ✗ (or rigd does not answer)."""
-    from . import default_lang
     from .client import Client, ErrorReply, PinError, Unreachable, pin_from
     try:
-        client = Client(args.url, args.lang or default_lang(), pin_from(args, warn=lambda text: None))
+        client = Client(args.url, w.lang, pin_from(args, warn=lambda text: None, w=w))
         reply = client.get("/api/checks")
     except Unreachable as exc:
-        _line(False, "rigd", f"not answering at {args.url} ({exc})",
-              "sudo systemctl start rigd (on the Pi), or make run (the simulated rig)")
+        _line(False, "rigd", w("doctor.not_answering", url=args.url, error=exc), w("doctor.start_rigd"))
         return False
     except (ErrorReply, PinError) as exc:
-        _line(False, "rigd", str(getattr(exc, "message", exc)),
-              "give the rig's PIN: --pin-file FILE or $RIG_PIN")
+        _line(False, "rigd", str(getattr(exc, "message", exc)), w("doctor.give_pin"))
         return False
     for c in reply["checks"]:
         _line(c["ok"], c["title"], c["text"], c.get("fix"))
@@ -228,7 +224,7 @@ def _doctor_json(args) -> int:
     try:
         found = findings(args, good_lines, say=notes.append)
     except PermissionError as exc:
-        found = [f"CANNOT    look at {exc.filename} as this account: run `sudo rigctl doctor`"]
+        found = ["CANNOT    " + Words(None)("doctor.cannot", path=exc.filename)]
     ok = not found and (rig is None or bool(rig.get("ok")))
     print(dumps({"ok": ok, "rig": rig, "pi": {"problems": found, "good": good_lines, "notes": notes}}))
     return EXIT_OK if ok else EXIT_FAILED
@@ -237,22 +233,23 @@ def _doctor_json(args) -> int:
 def cmd_doctor(args) -> int:
     if getattr(args, "json", False):
         return _doctor_json(args)
+    from . import default_lang
+    w = Words(args.lang or default_lang())
     good = True
     if not args.no_daemon:
-        out.print(clean(f"the rig ({args.url}):"), markup=False)
-        good = _daemon_checks(args)
-    out.print("this Pi's files and disks:", markup=False)
+        out.print(clean(w("doctor.rig", url=args.url)), markup=False)
+        good = _daemon_checks(args, w)
+    out.print(w("doctor.pi"), markup=False)
     layout_lines: list[str] = []
     try:
-        found = findings(args, layout_lines)
+        found = findings(args, layout_lines, w=w)
     except PermissionError as exc:
-        found = [f"CANNOT    look at {exc.filename} as this account: run `sudo rigctl doctor`"]
+        found = ["CANNOT    " + w("doctor.cannot", path=exc.filename)]
     for line in found:
         _line(False, line[:10].strip().lower(), line[10:].strip())
     if not any(line.startswith(("PIN", "CONFIG", "KEY", "DATA", "SANDBOX", "CANNOT"))
                for line in found):
-        _line(True, "pin, config, keys", "as they should be: the PIN, the config's and key "
-                                         "files' modes, the films' jail")
+        _line(True, "pin, config, keys", w("doctor.all_good"))
     for line in layout_lines:
         # The overlay root is an option: off is advice, not a fault.
         _line(None if line.startswith("OVERLAY   off") else True, line[:10].strip().lower(),
