@@ -40,8 +40,8 @@ def main(argv=None) -> int:
     try:
         return args.func(client, args)
     except Unreachable as exc:
-        err.print(clean("rigctl: " + w("unreachable", url=client.url, error=exc)) + "\n" + w("unreachable_fix"),
-                  markup=False)
+        err.print(clean("rigctl: " + w("unreachable", url=client.url, error=exc)) + "\n"
+                  + w("unreachable_fix"), markup=False)
         return EXIT_UNREACHABLE
     except ErrorReply as exc:
         err.print(clean(f"rigctl: {exc.message} [{exc.code}]"), markup=False)
@@ -57,6 +57,6 @@ def main(argv=None) -> int:
         return EXIT_OK
     except (KeyError, TypeError, ValueError) as exc:
         # a reply rigctl did not expect (a rigd of another version): one line, never a traceback
-        err.print(clean("rigctl: " + w("unexpected_reply", url=client.url, error=f"{type(exc).__name__}: {exc}")),
-                  markup=False)
+        err.print(clean("rigctl: " + w("unexpected_reply", url=client.url,
+                                       error=f"{type(exc).__name__}: {exc}")), markup=False)
         return EXIT_FAILED

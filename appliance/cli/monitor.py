@@ -75,7 +75,8 @@ def _watch_lines(client: Client, args, w: Words) -> int:
             try:
                 line = reading_line(client.get("/api/status"), w)
             except Unreachable as exc:
-                line = clean(f"{datetime.now().strftime('%H:%M:%S')}  " + w("watch.unreachable_here", error=exc))
+                line = clean(f"{datetime.now().strftime('%H:%M:%S')}  "
+                             + w("watch.unreachable_here", error=exc))
             print(line, flush=True)
             time.sleep(args.interval)
     except KeyboardInterrupt:

@@ -15,7 +15,8 @@ def cmd_sim(client: Client, args) -> int:
             err.print(w("sim.input_usage"), markup=False)
             return EXIT_USAGE
         reply = client.post("/api/sim/input", {"input": args.rest[0], "active": args.rest[1] == "on"})
-        out.print(clean(w("sim.active" if reply["active"] else "sim.idle", input=reply["input"])), markup=False)
+        out.print(clean(w("sim.active" if reply["active"] else "sim.idle", input=reply["input"])),
+                  markup=False)
         return EXIT_OK
     if args.scenario == "projector":
         if len(args.rest) != 1:
