@@ -40,6 +40,7 @@ def evening(tmp_path_factory, media):
     (sticks / "usb0").mkdir(parents=True)
     (sticks / "usb1").mkdir()
     shutil.copy(media["film"], sticks / "usb0" / "film.mkv")
+    (sticks / "usb0" / "passwd.mkv").symlink_to("/etc/passwd")      # a stranger's stick
     rig = RigProcess(root / "rig", {**QUICK, "storage": {"usb_roots": [str(sticks)]}})
     rig.start()
     fr, en = {}, {}
@@ -53,6 +54,7 @@ def evening(tmp_path_factory, media):
         for name, args in BOTH.items():
             both(name, *args)
         fr["import"] = rig.rigctl("--lang", "fr", "import", str(sticks / "usb0"))
+        en["import"] = rig.rigctl("--lang", "en", "import", str(sticks / "usb0"))
         fr["import_again"] = rig.rigctl("--lang", "fr", "import", str(sticks / "usb0"))
         en["import_again"] = rig.rigctl("--lang", "en", "import", str(sticks / "usb0"))
         both("library", "library")
@@ -132,6 +134,9 @@ def test_import_and_the_library_with_a_film_in_french(evening):
     assert "skipped  film.mkv (already in the library as films/film.mkv)" in en["import_again"].stdout
     for text in (fr["import"].stdout, fr["import_again"].stdout):
         assert not re.search(r"\bcopied\b|\bskipped\b|checksum verified|already in the library", text)
+    # what was left on the stick is named, and why, in the reader's words
+    assert "REFUSÉ   passwd.mkv : un lien, non suivi ; laissé sur la clé" in fr["import"].stderr
+    assert "REFUSED  passwd.mkv: a link, not followed; left on the stick" in en["import"].stderr
     library = fr["library"].stdout.splitlines()
     assert header(fr["library"].stdout) == ["chemin", "durée", "audio", "sous-titres", "état"]
     row = next(l for l in library if "films/film.mkv" in l).split()

@@ -50,6 +50,8 @@ def cmd_import(client: Client, args) -> int:
     for item in p.get("failed", []):
         # the reason is the system's (a full disk, a pulled stick)
         err.print(clean(w("import.failed", file=item["file"], reason=item["reason"])), markup=False)
+    for item in p.get("refused", []):          # a stranger's stick: what was left on it, and why
+        err.print(clean(w("import.refused", file=item["name"], reason=w.why(item["reason"]))), markup=False)
     if p["state"] == "failed":
         err.print(clean("rigctl: " + w("import.stopped", error=p.get("error"))), markup=False)
         return EXIT_FAILED

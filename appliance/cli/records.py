@@ -136,12 +136,13 @@ def cmd_export(client: Client, args) -> int:
         if p.get("ok"):
             out.print(clean(w("export.verified", path=p["path"])), markup=False)
             return EXIT_OK
-        # DAMAGED and REFUSED in the reader's words, padded alike; a refusal's reason is its code
+        # DAMAGED and REFUSED in the reader's words, padded alike
         for name in p.get("bad", []):
             err.print(clean(f"{w.padded('export', ('bad', 'refused'), 'bad')}  {name}"), markup=False)
         for entry in p.get("refused", []):
             name, why = (entry.get("name"), entry.get("reason")) if isinstance(entry, dict) else (entry, "")
-            err.print(clean(f"{w.padded('export', ('bad', 'refused'), 'refused')}  {name} ({why})"),
+            word = w.padded("export", ("bad", "refused"), "refused")
+            err.print(clean(f"{word}  {name} ({w.why(why)})"),
                       markup=False)
         return EXIT_FAILED
     client.post("/api/export", {"path": path, "since": args.since, "extracts": args.extracts})

@@ -62,3 +62,8 @@ class Words:
         """``code``'s word padded to the longest of ``codes``' words, so what follows lines up."""
         width = max(len(self(f"{prefix}.{c}")) for c in codes)
         return self(f"{prefix}.{code}", default=code).ljust(width)
+
+    def why(self, reason: str) -> str:
+        """Why a file on a stick was refused (``refused.*``: a link, outside the folder…);
+        a reason with no words of its own (the system's) as it came."""
+        return self(f"refused.{reason}", default=reason)
