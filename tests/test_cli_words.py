@@ -76,6 +76,7 @@ def evening(tmp_path_factory, media):
         wait_for(lambda: len([l for l in rig.rigctl("generator", "history").stdout.splitlines()
                               if re.match(r" \d\d:\d\d:\d\d ", l)]) >= 3, what="three samples")
         both("history", "generator", "history")
+        both("status", "status")
         both("events", "events", "-n", "200")
         both("clock", "clock")
         both("fleet", "fleet")
@@ -247,3 +248,11 @@ def test_a_tracks_language_is_not_the_readers():
     for command in ("audio", "sub"):
         args = build_parser().parse_args(["--lang", "fr", command, "bam"])
         assert (args.lang, args.track) == ("fr", "bam")
+
+
+def test_the_status_figures_with_the_languages_decimal_mark(evening):
+    fr, en = evening.fr["status"].stdout, evening.en["status"].stdout
+    volts = r"\d+[.,]\d V  \d+[.,]\d Hz  \d+[.,]\d\d A  \d+ W  PF \d[.,]\d\d"
+    assert re.search(volts.replace("[.,]", ","), fr), fr
+    assert re.search(volts.replace("[.,]", r"\."), en), en
+    assert re.search(r"\d+,\d Go libres", fr) and re.search(r"\d+\.\d GB free", en), fr

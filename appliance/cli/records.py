@@ -176,11 +176,11 @@ def cmd_prune(client: Client, args) -> int:
         word = w("prune.removed") if d["removed"] else w("prune.kept")
         why = w(f"prune.{d['why']}", default=d["why"], dest=d.get("dest") or "?",
                 age=d.get("age_days", "?"), keep=f"{args.keep_days:g}",
-                mb=f"{(d.get('bytes') or 0) / 1e6:.1f}")
+                mb=w.number(f"{(d.get('bytes') or 0) / 1e6:.1f}"))
         out.print(clean(f"{word:<8} {d['id']}  ({why})"), markup=False)
     if earlier:
         out.print(w("prune.earlier", n=earlier), markup=False)
     removed = sum(1 for d in detail if d["removed"])
-    out.print(w("prune.summary", removed=removed, mb=f"{freed / 1e6:.1f}",
+    out.print(w("prune.summary", removed=removed, mb=w.number(f"{freed / 1e6:.1f}"),
                 kept=len(detail) - removed - earlier) if detail else w("prune.none"), markup=False)
     return EXIT_OK

@@ -54,7 +54,7 @@ def generator_lines(g: dict, w: Words) -> list[Text]:
         values = (f"  {fmt(g['voltage_v'], '.1f', ' V')}  {fmt(g['frequency_hz'], '.1f', ' Hz')}"
                   f"  {fmt(g['current_a'], '.2f', ' A')}  {fmt(g['power_w'], '.0f', ' W')}"
                   f"  PF {fmt(g['power_factor'], '.2f')}")
-        head.append(values)
+        head.append(w.number(values))
     else:
         why = g["link"] + (f": {g['reason']}" if g.get("reason") else "")
         head = Text(w.label("generator")) + Text(w("gen.no_data", why=why), style="bold red")
@@ -68,7 +68,7 @@ def generator_lines(g: dict, w: Words) -> list[Text]:
         if g.get(key) is not None:
             load.append("   " + w(f"gen.{key}", value=g[key]))
     lines = [head, load]
-    alarms = ", ".join(w("gen.alarm_for", code=a["code"], value=f"{a['value']:g}", s=f"{a['for_s']:.0f}")
+    alarms = ", ".join(w("gen.alarm_for", code=a["code"], value=w.number(f"{a['value']:g}"), s=f"{a['for_s']:.0f}")
                        if a.get("value") is not None else a["code"]
                        for a in health.get("alarms", []))
     lines.append(Text(w.label("health")) + Text(w(f"health.{state}", default=state), style=state_style)
@@ -118,7 +118,7 @@ def status_view(s: dict, url: str, w: Words | None = None) -> Group:
     if (s.get("fleet") or {}).get("enabled"):
         lines.append(office_line(s["fleet"], w))
     # the minutes of recording this leaves are on the recording line
-    lines.append(Text(w.label("disk") + w("disk", gb=f"{disk.get('free_bytes', 0) / 1e9:.1f}")))
+    lines.append(Text(w.label("disk") + w("disk", gb=w.number(f"{disk.get('free_bytes', 0) / 1e9:.1f}"))))
     return Group(*(shown(line) for line in lines))
 
 
@@ -201,7 +201,7 @@ def pi_line(s: dict, w: Words) -> Text:
     """The Pi itself: temperature, clock, memory, and its supply's alerts with what to do."""
     host = s.get("host") or {}
     pi = (s.get("health") or {}).get("pi") or {}
-    bits = [fmt(host.get("cpu_temp_c"), ".1f", " °C"), fmt(host.get("cpu_freq_mhz"), "d", " MHz"),
+    bits = [w.number(fmt(host.get("cpu_temp_c"), ".1f", " °C")), fmt(host.get("cpu_freq_mhz"), "d", " MHz"),
             w("pi.memory", pct=fmt(host.get("memory_used_pct"), ".0f", " %"))]
     line = Text(w.label("pi") + ", ".join(bits))
     if host.get("raw"):
