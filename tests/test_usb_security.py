@@ -298,7 +298,9 @@ def test_a_crafted_film_naming_a_pipe_is_refused_at_once(tmp_path):
 def test_doctor_says_when_films_cannot_be_jailed(monkeypatch):
     from appliance import sandbox
     from appliance.cli import doctor
+    from appliance.cli.words import Words
     monkeypatch.setattr(sandbox, "landlock_abi", lambda: 0)
-    assert [line.split()[0] for line in doctor._sandbox_findings()] == ["SANDBOX"]
+    for lang in ("en", "fr"):
+        assert [line.split()[0] for line in doctor._sandbox_findings(Words(lang))] == ["SANDBOX"]
     monkeypatch.setattr(sandbox, "landlock_abi", lambda: 3)
-    assert doctor._sandbox_findings() == []
+    assert doctor._sandbox_findings(Words("fr")) == []
