@@ -1,11 +1,13 @@
 """Rig and office together: a real rigd hands its evening over through a real mosquitto to
 a real `mdu-office`, which shows it. Each side alone: test_fleet.py, test_office.py."""
 
+import time
+
 import pytest
 
 from .broker import Broker
 from .helpers import http, wait_for
-from .test_fleet import QUICK, evening, fleet, secret
+from .test_fleet import QUICK, evening, fleet, secret, seed_evenings
 from .test_office import Office
 
 pytestmark = pytest.mark.timeout(90)
@@ -16,7 +18,9 @@ def test_an_evening_on_a_rig_reaches_the_office_page_once(tmp_path, rig_process)
     office = Office(tmp_path, broker, client_id="office-e2e", password="pw-office").start()
     try:
         rig = rig_process({**QUICK, **fleet(broker.url(tls=True), broker.ca_file,
-                                            secret(tmp_path, "pw-rig"))})
+                                            secret(tmp_path, "pw-rig"))}, start=False)
+        hours = seed_evenings(rig.data_dir, time.time(), days=[1], hours=2)   # yesterday's run
+        rig.start()
         sid = evening(rig, stop=False)
         code, reply = http("PATCH", f"{rig.url}/api/screenings/{sid}", {
             "place": {"village": "Didiéni"}, "audience": {"women": 31, "men": 24, "youth": 12}})
@@ -33,6 +37,11 @@ def test_an_evening_on_a_rig_reaches_the_office_page_once(tmp_path, rig_process)
         assert total["women_pct"] == 46.3              # 31 of 67
         assert [r["rig"] for r in rep["rigs"]] == ["mdu-1"]
         assert rep["counters"]["rejected"] == 0
+        # the generator's hours as the rig sums them up, read as the office's page shows them
+        gen = wait_for(lambda: (g := office.fleet()["generator"]["total"])["hours_reported"] == hours
+                       and g, 15, what="the generator's hours at the office")
+        assert gen["hours"] == pytest.approx(hours, abs=0.05)        # the meter answered all along
+        assert gen["kwh"] == pytest.approx(0.81 * hours, abs=0.01)   # 810 W for each hour
         page = office.get("/").decode()
         assert "mdu-1" in page and "46,3" in page       # French: a decimal comma
     finally:

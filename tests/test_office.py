@@ -140,9 +140,21 @@ class Office:
         return self.proc.returncode
 
 
+def hour_body(start: float, run_h: float, energy_wh: float, load_max: float | None = None,
+              faults: int = 0) -> dict:
+    """An hour as a rig sums it up (appliance.fleet.summaries.GeneratorHours.summary)."""
+    load = {"min": 10.0, "avg": 30.0, "max": load_max} if load_max is not None else \
+        {"min": None, "avg": None, "max": None}
+    return {"hour": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(start)), "from": start,
+            "to": start + 3600, "run_h": run_h, "energy_wh": energy_wh, "load_pct": load,
+            "power_w": {"min": 300.0, "avg": 900.0, "max": 1500.0}, "samples": 900,
+            "rated_power_w": 3000.0, "faults": [{"code": "generator.overload", "level": "alarm",
+                                                 "at": start + 60}] * faults,
+            "faults_total": faults}
+
+
 def hourly(n: int) -> dict:
-    return {"hour_start": when("2026-11-01 00:00") + 3600 * n, "energy_wh": 500 + n,
-            "run_s": 1800 + n, "load_min": 10, "load_avg": 30, "load_max": 60 + n % 10, "faults": n % 3}
+    return hour_body(when("2026-11-01 00:00") + 3600 * n, 0.5, 500 + n, 60 + n % 10, n % 3)
 
 
 # --- the collector as a process, against the broker -------------------------------------
@@ -179,7 +191,7 @@ def test_the_collector_restarted_while_a_rig_publishes_gets_what_it_missed(broke
     store.close()
     gen = rep["generator"]["total"]
     assert gen["hours_reported"] == total
-    assert gen["hours"] == round(sum(hourly(n)["run_s"] for n in range(total)) / 3600, 2)
+    assert gen["hours"] == round(sum(hourly(n)["run_h"] for n in range(total)), 2)
     assert gen["faults"] == sum(n % 3 for n in range(total))
     assert "stopped" in office.log()
 
@@ -356,12 +368,14 @@ def fill(store: OfficeStore) -> None:
                                    "village": "Kolokani", "date": "2026-11-14", "rig": "mdu-2",
                                    "screening": "mdu-2:7", "chain": "mdu-1:2"}}]})
     add("mdu-3", "screening", {"id": 4, "started_at": when("2026-11-21 20:00"), "place": "Mourdiah"})
+    def hour(rig, body):                    # sent at the hour's end, as a rig does
+        add(rig, "generator_hourly", body, at=body["to"])
+
     for n in range(3):
-        add("mdu-1", "generator_hourly", {"hour_start": when("2026-11-12 19:00") + 3600 * n,
-                                          "energy_wh": 1000, "run_s": 3600, "load_max": 70 + n,
-                                          "faults": 1 if n == 2 else 0})
-    add("mdu-2", "generator_hourly", {"hour_start": when("2026-11-14 19:00"), "run_s": 1800,
-                                      "energy_wh": 400, "faults": 2})
+        hour("mdu-1", hour_body(when("2026-11-12 19:00") + 3600 * n, 1.0, 1000, 70 + n, 1 if n == 2 else 0))
+    hour("mdu-2", hour_body(when("2026-11-14 19:00"), 0.5, 400, faults=2))
+    # the last hour of a month is that month's, not the next one's
+    hour("mdu-2", hour_body(when("2026-10-31 23:00"), 0.5, 400))
     add("mdu-1", "event", {"id": 9, "ts": when("2026-11-12 21:00"), "level": "alarm",
                            "code": "generator.overload", "source": "generator", "data": {"value": 107}})
     add("mdu-1", "health", {"checks": [{"id": "clock", "ok": False}, {"id": "meter", "ok": True}],
@@ -391,7 +405,11 @@ def test_the_fleet_report_page_csv_and_json(tmp_path):
     assert (mdu3["screenings"], mdu3["people"]) == (2, 100)      # the uncounted one adds nothing
     gen = {g["rig"]: g for g in rep["generator"]["rigs"]}
     assert (gen["mdu-1"]["hours"], gen["mdu-1"]["kwh"], gen["mdu-1"]["faults"]) == (3.0, 3.0, 1)
-    assert rep["generator"]["total"]["hours"] == 3.5 and rep["generator"]["total"]["faults"] == 3
+    assert rep["generator"]["total"]["hours"] == 4.0 and rep["generator"]["total"]["faults"] == 3
+    hours = {(m["month"], m["rig"]): m for m in rep["months"] if m.get("hours_reported")}
+    assert hours[("2026-10", "mdu-2")]["hours_reported"] == 1          # its last hour, not November's
+    assert hours[("2026-11", "mdu-2")]["hours_reported"] == 1
+    assert hours[("2026-11", "mdu-1")]["load_max"] == 72
     assert [[(n["place"], n["date"], n["rig"]) for n in c] for c in rep["chains"]] == [[
         ("Didiéni", "2026-11-12", "mdu-1"), ("Kolokani", "2026-11-14", "mdu-2"),
         ("Nara", "2026-11-20", "mdu-3")]]

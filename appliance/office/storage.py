@@ -220,9 +220,18 @@ class OfficeStore:
                        "VALUES (?, ?, ?, ?, ?, ?)", (env["rig"], sid, *origin))
 
     def _add_generator_hourly(self, db, env: dict) -> None:
+        """An hour as the rig sums it up (appliance.fleet.summaries): ``from`` (the hour's
+        start; the message's time is its end), ``run_h``, ``energy_wh``, ``load_pct``'s min,
+        avg and max, ``faults_total``."""
         b = env["body"]
-        hour = _time(b.get("hour_start")) or env["at"]
-        faults = _count_of(b.get("faults"))
+        hour = _time(b.get("from"))
+        if hour is None:
+            hour = env["at"] - 3600.0
+        run_h = _number(b.get("run_h"))
+        load = b.get("load_pct") if isinstance(b.get("load_pct"), dict) else {}
+        faults = _count_of(b.get("faults_total"))
+        if faults is None and isinstance(b.get("faults"), list):
+            faults = len(b["faults"])
         db.execute(
             "INSERT INTO generator (rig, hour_start, seq, month, energy_wh, run_s, load_min, "
             "load_avg, load_max, faults) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -231,8 +240,8 @@ class OfficeStore:
             "load_avg = excluded.load_avg, load_max = excluded.load_max, faults = excluded.faults "
             "WHERE excluded.seq > generator.seq",
             (env["rig"], hour, env["seq"], month(hour), _number(b.get("energy_wh")),
-             _number(b.get("run_s")), _number(b.get("load_min")), _number(b.get("load_avg")),
-             _number(b.get("load_max")), faults))
+             run_h * 3600.0 if run_h is not None else None, _number(load.get("min")),
+             _number(load.get("avg")), _number(load.get("max")), faults))
 
     def _add_event(self, db, env: dict) -> None:
         b = env["body"]
