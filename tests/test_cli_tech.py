@@ -139,6 +139,7 @@ def test_an_id_is_never_cut_at_80_columns_nor_on_a_phone(evening):
 
 def test_watch_without_a_terminal_prints_a_line_per_reading_until_interrupted(evening):
     env = {k: v for k, v in evening.rig.env.items() if k != "COLUMNS"}
+    env["PYTHONFAULTHANDLER"] = "1"              # where it stood, should Ctrl-C not stop it
     watch = subprocess.Popen([str(BIN / "rigctl"), "--url", evening.rig.url, "watch", "--interval", "0.2"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines, deadline = [], time.monotonic() + 10
@@ -150,7 +151,12 @@ def test_watch_without_a_terminal_prints_a_line_per_reading_until_interrupted(ev
         assert len(lines) == 3, "each reading flushed as it comes, not at the end"
     finally:
         watch.send_signal(signal.SIGINT)
-        rest, errors = watch.communicate(timeout=30)
+        try:
+            rest, errors = watch.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            watch.send_signal(signal.SIGABRT)       # faulthandler writes every thread's stack
+            rest, errors = watch.communicate(timeout=10)
+            raise AssertionError(f"rigctl watch did not stop on Ctrl-C; its stacks:\n{errors[-4000:]}")
     for text in lines:
         assert re.fullmatch(r"\d\d:\d\d:\d\d  \d+ %  [\d.]+ V  [\d.]+ Hz  \d+ W\n", text), text
     assert watch.returncode == 0 and "Traceback" not in errors, errors
