@@ -80,6 +80,10 @@ class Broker:
             f"acl_file {acl_file}",
             "persistence true",
             f"persistence_location {self.dir / 'data'}/",
+            # as the README sets the office's broker: written after every change, so a broker
+            # killed mid-hand-over keeps what it acknowledged (saved once a second, it could lose
+            # up to a second of them, which no rig can make up for: it forgot them at the PUBACK)
+            "autosave_on_changes true",
             "autosave_interval 1",
             "log_dest stderr",
             "log_type error", "log_type warning", "log_type notice", "log_type information",
