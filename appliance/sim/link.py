@@ -61,10 +61,11 @@ class SerialLink:
         return self
 
     def unplug(self) -> None:
+        # Closed under the lock: the copying thread never registers a descriptor being closed.
         with self._lock:
             port, self._port = self._port, None
-        if port:
-            port.close()
+            if port:
+                port.close()
         self._wake()
 
     def plug(self) -> None:
@@ -99,14 +100,14 @@ class SerialLink:
     def _run(self) -> None:
         sel = selectors.DefaultSelector()
         while not self._stop:
+            sel_map = {}
             with self._lock:
                 port = self._port
-            fds = {self._meter.master: port.master if port else None}
-            if port:
-                fds[port.master] = self._meter.master
-            sel_map = {}
-            for fd in [self._wake_r, *fds]:
-                sel_map[fd] = sel.register(fd, selectors.EVENT_READ)
+                fds = {self._meter.master: port.master if port else None}
+                if port:
+                    fds[port.master] = self._meter.master
+                for fd in [self._wake_r, *fds]:
+                    sel_map[fd] = sel.register(fd, selectors.EVENT_READ)
             try:
                 for key, _ in sel.select(timeout=1.0):
                     fd = key.fd
@@ -116,7 +117,8 @@ class SerialLink:
                     try:
                         data = os.read(fd, 4096)
                     except OSError as exc:
-                        if exc.errno in (errno.EAGAIN, errno.EIO):
+                        # EBADF: unplugged while it waited; the next turn sees the new port
+                        if exc.errno in (errno.EAGAIN, errno.EIO, errno.EBADF):
                             continue
                         raise
                     target = fds.get(fd)
