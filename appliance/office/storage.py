@@ -43,6 +43,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..fleet.summaries import HOUR_S
 from .bodies import (_count_of, _key, _number, _text, _time, extract_origins, month,
                      place_label)
 
@@ -226,12 +227,10 @@ class OfficeStore:
         b = env["body"]
         hour = _time(b.get("from"))
         if hour is None:
-            hour = env["at"] - 3600.0
+            hour = env["at"] - HOUR_S
         run_h = _number(b.get("run_h"))
         load = b.get("load_pct") if isinstance(b.get("load_pct"), dict) else {}
         faults = _count_of(b.get("faults_total"))
-        if faults is None and isinstance(b.get("faults"), list):
-            faults = len(b["faults"])
         db.execute(
             "INSERT INTO generator (rig, hour_start, seq, month, energy_wh, run_s, load_min, "
             "load_avg, load_max, faults) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -240,7 +239,7 @@ class OfficeStore:
             "load_avg = excluded.load_avg, load_max = excluded.load_max, faults = excluded.faults "
             "WHERE excluded.seq > generator.seq",
             (env["rig"], hour, env["seq"], month(hour), _number(b.get("energy_wh")),
-             run_h * 3600.0 if run_h is not None else None, _number(load.get("min")),
+             run_h * HOUR_S if run_h is not None else None, _number(load.get("min")),
              _number(load.get("avg")), _number(load.get("max")), faults))
 
     def _add_event(self, db, env: dict) -> None:
